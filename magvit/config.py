@@ -1,0 +1,114 @@
+"""Frozen config dataclasses, one per part of the study.
+
+A profile (``magvit.profiles``) is a function that returns a :class:`Profile` built from these.
+Every trained artifact is keyed by the hash of the config that made it (``magvit.artifacts``), so a
+field added here with a default changes no existing key unless its value differs from the default
+(see ``artifacts.config_key``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Clip geometry shared by every benchmark of a profile (paper: 16 x 128 x 128, BAIR 64 x 64)."""
+
+    num_frames: int = 16
+    resolution: int = 32
+    # real-data roots are not part of a profile's identity: they come from $MAGVIT_DATA_<NAME>
+    # (see magvit.data); the paper profile sets real_data=True to read them.
+    real_data: bool = False
+
+
+@dataclass(frozen=True)
+class TokenizerConfig:
+    """The 3D-VQ (Sec. 3.1; spec Sec. 1). Defaults follow the official BAIR config, shrunk."""
+
+    kind: str = "magvit3d"  # "magvit3d" | "vq2d" | "tats3d"
+    filters: int = 16  # F: base width (64 for B, 128 for L)
+    channel_multipliers: tuple[int, ...] = (1, 2, 4)  # M
+    num_res_blocks: int = 1  # R (2 in the paper)
+    temporal_downsample: tuple[bool, ...] = (True, True)  # TD, one flag per downsample
+    codebook_size: int = 256  # 1024 in the paper
+    embedding_dim: int = 32  # 256 in the paper
+    padding: str = "reflect"  # paper: reflect; official code: zeros
+    commitment_weight: float = 0.25
+    entropy_weight: float = 0.1
+    # losses (spec Sec. 1.4)
+    perceptual_weight: float = 0.1
+    adversarial_weight: float = 0.1
+    lecam_weight: float = 0.001  # paper: LeCam on; official configs: off (0)
+    r1_weight: float = 10.0
+    discriminator_filters: int = 16
+    discriminator_multipliers: tuple[int, ...] = (2, 4, 4)
+    # optimisation (spec Sec. 1.6)
+    steps: int = 600
+    batch_size: int = 8
+    lr: float = 1e-4
+    beta1: float = 0.0
+    beta2: float = 0.99
+    warmup_steps: int = 50
+    ema_decay: float = 0.999
+    init: str = "scratch"  # "scratch" | "central" | "average" (2D->3D inflation, Tab. 7)
+    dataset: str = "shapes"
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    """The bidirectional transformer (spec Sec. 2; B = 12 x 768, L = 24 x 1024)."""
+
+    num_layers: int = 4
+    hidden: int = 128
+    heads: int = 4
+    mlp: int = 512
+    dropout: float = 0.1
+    steps: int = 1000
+    batch_size: int = 32
+    lr: float = 1e-3
+    beta1: float = 0.9
+    beta2: float = 0.96
+    weight_decay: float = 0.045
+    warmup_steps: int = 100
+    grad_clip: float = 1.0
+    label_smoothing: float = 1e-4
+    mask_count: str = "ceil"  # paper: ceil(gamma(r) N); official code: "floor" (min 1)
+    inpainting_token: str = "inpainting"  # paper/bug-patch: own token; official code: "outpainting"
+    decode_steps: int = 12  # K
+    choice_temperature: float = 4.5  # tau in Alg. 1
+
+
+@dataclass(frozen=True)
+class EvaluatorConfig:
+    """The proxy evaluator: a compact 3D-CNN trained on the stand-in benchmarks (benchmarks.md)."""
+
+    width: int = 32
+    feature_dim: int = 64  # must stay well below the number of evaluation samples
+    steps: int = 400
+    batch_size: int = 32
+    lr: float = 2e-3
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """How many samples each FVD/IS uses, and the bootstrap around it."""
+
+    num_samples: int = 512
+    num_bootstrap: int = 200
+    batch_size: int = 64
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Everything a notebook needs to know about one scale of the study."""
+
+    name: str
+    data: DataConfig = field(default_factory=DataConfig)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    transformer: TransformerConfig = field(default_factory=TransformerConfig)
+    evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    seeds: tuple[int, ...] = (0,)
+    device: str = "cpu"  # resolved by profiles.get (CUDA when present unless overridden)
+    checkpoint_every: int = 200

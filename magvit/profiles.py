@@ -1,0 +1,129 @@
+"""Named profiles: ``smoke`` (CI), ``cpu`` (default), ``gpu`` (one GPU), ``paper`` (paper-sized).
+
+A profile is a function returning a frozen :class:`~magvit.config.Profile`; notebooks call
+``magvit.profiles.get(name)`` and never branch on the name themselves.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import replace
+
+import torch
+
+from magvit.config import (
+    DataConfig,
+    EvalConfig,
+    EvaluatorConfig,
+    Profile,
+    TokenizerConfig,
+    TransformerConfig,
+)
+
+DEFAULT_PROFILE = "cpu"
+
+
+def smoke() -> Profile:
+    """CI and nbval: every notebook in well under a minute on 2 CPU cores. Numbers mean nothing."""
+    return Profile(
+        name="smoke",
+        data=DataConfig(num_frames=16, resolution=16),
+        tokenizer=TokenizerConfig(
+            filters=8, channel_multipliers=(1, 2, 2), codebook_size=64, embedding_dim=16,
+            discriminator_filters=8, discriminator_multipliers=(2, 2), steps=6, batch_size=2,
+            warmup_steps=2,
+        ),
+        transformer=TransformerConfig(
+            num_layers=1, hidden=32, heads=2, mlp=64, steps=6, batch_size=4, warmup_steps=2,
+        ),
+        evaluator=EvaluatorConfig(width=8, feature_dim=16, steps=6, batch_size=8),
+        eval=EvalConfig(num_samples=32, num_bootstrap=20, batch_size=16),
+        seeds=(0,),
+        checkpoint_every=4,
+    )
+
+
+def cpu() -> Profile:
+    """The default: the whole study in about an hour on 2 CPU cores at 16 x 32 x 32."""
+    return Profile(
+        name="cpu",
+        data=DataConfig(num_frames=16, resolution=32),
+        tokenizer=TokenizerConfig(),
+        transformer=TransformerConfig(),
+        evaluator=EvaluatorConfig(),
+        eval=EvalConfig(num_samples=512, num_bootstrap=200, batch_size=64),
+        seeds=(0, 1),
+    )
+
+
+def gpu() -> Profile:
+    """One lent GPU: the study at 16 x 64 x 64 in under 30 minutes on an H100."""
+    return Profile(
+        name="gpu",
+        data=DataConfig(num_frames=16, resolution=64),
+        tokenizer=TokenizerConfig(
+            filters=32, codebook_size=512, embedding_dim=64, num_res_blocks=2,
+            discriminator_filters=32, steps=3000, batch_size=32,
+        ),
+        transformer=TransformerConfig(
+            num_layers=8, hidden=384, heads=6, mlp=1536, steps=5000, batch_size=64, lr=5e-4,
+        ),
+        evaluator=EvaluatorConfig(width=48, feature_dim=128, steps=2000, batch_size=64),
+        eval=EvalConfig(num_samples=2048, num_bootstrap=500, batch_size=128),
+        seeds=(0, 1, 2, 3),
+        checkpoint_every=500,
+    )
+
+
+def paper() -> Profile:
+    """Paper-sized configs on the real datasets (MAGVIT-B; torchrun DDP). Not run here."""
+    return Profile(
+        name="paper",
+        data=DataConfig(num_frames=16, resolution=128, real_data=True),
+        tokenizer=TokenizerConfig(
+            filters=64, channel_multipliers=(1, 2, 2, 4), num_res_blocks=2,
+            temporal_downsample=(True, True, False), codebook_size=1024, embedding_dim=256,
+            discriminator_filters=64, discriminator_multipliers=(2, 4, 4, 4, 4),
+            steps=37_000, batch_size=128, warmup_steps=74, ema_decay=0.999,
+        ),
+        transformer=TransformerConfig(
+            num_layers=12, hidden=768, heads=12, mlp=3072, steps=75_000, batch_size=256,
+            lr=1e-4, warmup_steps=5000, mask_count="ceil",
+        ),
+        evaluator=EvaluatorConfig(width=64, feature_dim=400, steps=20_000, batch_size=128),
+        eval=EvalConfig(num_samples=10_000, num_bootstrap=1000, batch_size=256),
+        seeds=(0, 1, 2, 3),
+        checkpoint_every=1000,
+    )
+
+
+PROFILES: dict[str, Callable[[], Profile]] = {"smoke": smoke, "cpu": cpu, "gpu": gpu, "paper": paper}
+
+
+def default_device() -> str:
+    """CUDA when a GPU is visible, else CPU."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def resolve_name(name: str | None) -> str:
+    """``None`` means ``$MAGVIT_PROFILE``, else the default ``cpu`` (the notebook convention)."""
+    if name is None:
+        name = os.environ.get("MAGVIT_PROFILE") or DEFAULT_PROFILE
+    return name
+
+
+def get(name: str | None = None, device: str | None = None) -> Profile:
+    """Return the profile called ``name`` with its device resolved.
+
+    ``device=None`` picks CUDA when present; ``$MAGVIT_DEVICE`` or ``device`` override it.
+    """
+    name = resolve_name(name)
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; valid profiles are: {', '.join(PROFILES)}")
+    device = device or os.environ.get("MAGVIT_DEVICE") or default_device()
+    try:
+        torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(f"unknown device {device!r} for profile {name!r}: {err}") from None
+    return replace(PROFILES[name](), device=device)

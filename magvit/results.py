@@ -1,0 +1,66 @@
+"""The results writer: every CSV of ``results/`` goes through ``write_table``.
+
+Each row gets provenance columns (profile, seeds, device, git commit, torch version, UTC time), the
+write is atomic, and NaN/inf in a metric column is refused with the column's name: a table with a
+silent NaN is worse than no table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from magvit.artifacts import git_commit, utc_now
+from magvit.atomic import atomic_write_text
+from magvit.paths import figures_dir, results_dir
+
+PROVENANCE = ("profile", "seeds", "device", "git_commit", "torch_version", "created_utc")
+
+
+def write_table(df: pd.DataFrame, name: str, *, profile: str, seeds: int | Iterable[int],
+                device: str = "cpu") -> Path:
+    """Write ``df`` to ``results/<name>.csv`` atomically with provenance columns; return the path."""
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"write_table expects a pandas DataFrame, got {type(df).__name__}")
+    clash = [c for c in PROVENANCE if c in df.columns]
+    if clash:
+        raise ValueError(f"table {name!r} already has provenance column(s) {clash}")
+    for column in df.columns:
+        values = df[column]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            bad = ~np.isfinite(values.to_numpy(dtype=float))
+            if bad.any():
+                rows = list(np.flatnonzero(bad)[:5])
+                raise ValueError(f"table {name!r}: metric column {column!r} has NaN/inf in rows {rows}")
+    seeds = [int(seeds)] if isinstance(seeds, int | np.integer) else [int(s) for s in seeds]
+    out = df.copy()
+    out["profile"] = profile
+    out["seeds"] = " ".join(map(str, seeds))
+    out["device"] = str(device)
+    out["git_commit"] = git_commit()
+    out["torch_version"] = torch.__version__
+    out["created_utc"] = utc_now()
+    path = results_dir() / f"{name}.csv"
+    atomic_write_text(path, out.to_csv(index=False))
+    return path
+
+
+def read_table(name: str) -> pd.DataFrame:
+    path = results_dir() / f"{name}.csv"
+    if not path.exists():
+        raise FileNotFoundError(f"no results table {path}; run the notebook that writes {name!r} first")
+    return pd.read_csv(path)
+
+
+def save_figure(fig, name: str) -> Path:
+    """Save a matplotlib figure atomically under ``results/figures/<name>`` (PNG unless named)."""
+    from magvit.atomic import atomic_write_with
+
+    path = figures_dir() / (name if Path(name).suffix else f"{name}.png")
+    atomic_write_with(path, lambda buf: fig.savefig(buf, format=path.suffix[1:], dpi=110,
+                                                    bbox_inches="tight"))
+    return path
