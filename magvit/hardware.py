@@ -40,7 +40,6 @@ def machine_info() -> dict[str, object]:
         "processor": platform.processor() or platform.machine(),
         "cpu_cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
-        "torch_version": torch.__version__,
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none",
     }
 

@@ -1,0 +1,157 @@
+"""Profiles, config hashing, the atomic artifact store, the results writer, the paper tables."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import tomllib
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+import magvit.atomic as atomic
+from magvit import paper, profiles, results
+from magvit.artifacts import ArtifactStore, ConfigMismatchError, config_key, load_checkpoint
+from magvit.config import TokenizerConfig, TransformerConfig
+from magvit.paths import REPO_ROOT
+from magvit.verdicts import NOT_REPRODUCED, PARTLY, REPRODUCED, Estimate, beats, chain
+
+
+@pytest.mark.parametrize("name", ["smoke", "cpu", "gpu", "paper"])
+def test_profiles_lookup(name):
+    p = profiles.get(name, device="cpu")
+    assert p.name == name and p.device == "cpu"
+    assert p.data.resolution % 4 == 0 and p.data.num_frames == 16
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.name = "other"
+
+
+def test_profile_unknown_names_valid_ones():
+    with pytest.raises(ValueError, match="smoke, cpu, gpu, paper"):
+        profiles.get("laptop")
+
+
+def test_profile_none_reads_environment(monkeypatch):
+    monkeypatch.setenv("MAGVIT_PROFILE", "smoke")
+    assert profiles.get(None).name == "smoke"
+    monkeypatch.delenv("MAGVIT_PROFILE")
+    assert profiles.get(None).name == "cpu"
+
+
+def test_profile_device_auto_and_override(monkeypatch):
+    monkeypatch.delenv("MAGVIT_DEVICE", raising=False)
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert profiles.get("smoke").device == expected
+    assert profiles.get("smoke", device="meta").device == "meta"
+    with pytest.raises(ValueError, match="unknown device"):
+        profiles.get("smoke", device="abacus")
+
+
+def test_config_key_stable_and_sensitive_to_every_field():
+    cfg = TokenizerConfig()
+    assert config_key(cfg, 0) == config_key(TokenizerConfig(), 0)
+    assert config_key(cfg, 0) != config_key(cfg, 1)
+    keys = {config_key(cfg, 0)}
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if isinstance(value, bool):
+            new = not value
+        elif isinstance(value, int | float):
+            new = value + 1
+        elif isinstance(value, str):
+            new = value + "x"
+        else:  # tuple
+            new = (*value, value[-1])
+        keys.add(config_key(dataclasses.replace(cfg, **{f.name: new}), 0))
+    assert len(keys) == len(dataclasses.fields(cfg)) + 1
+    # the config type is part of the key, so two classes with equal fields never collide
+    assert config_key(cfg, 0) != config_key(dataclasses.asdict(cfg), 0)
+
+
+def test_store_roundtrip_with_sidecar(tmp_path):
+    store = ArtifactStore(tmp_path)
+    cfg = TokenizerConfig()
+    state = {"w": torch.arange(6.0).reshape(2, 3), "step": 3}
+    path = store.save("tok", cfg, 0, state)
+    assert store.exists("tok", cfg, 0) and not store.exists("tok", cfg, 1)
+    loaded = store.load("tok", cfg, 0)
+    assert torch.equal(loaded["w"], state["w"]) and loaded["step"] == 3
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert {"config", "seed", "git_commit", "torch_version", "device", "created"} <= set(meta)
+    assert meta["config"]["filters"] == cfg.filters
+
+
+def test_store_refuses_other_config_naming_fields(tmp_path):
+    store = ArtifactStore(tmp_path)
+    path = store.save("tok", TokenizerConfig(filters=16), 0, {"w": torch.zeros(1)})
+    with pytest.raises(ConfigMismatchError, match=r"filters: requested 32, checkpoint has 16") as err:
+        load_checkpoint(path, TokenizerConfig(filters=32, codebook_size=99))
+    assert "codebook_size" in str(err.value) and "padding" not in str(err.value)
+    with pytest.raises(ConfigMismatchError, match="num_layers"):
+        load_checkpoint(path, TransformerConfig())
+
+
+def test_interrupted_write_keeps_previous_artifact(tmp_path, monkeypatch):
+    store = ArtifactStore(tmp_path)
+    cfg = TokenizerConfig()
+    store.save("tok", cfg, 0, {"w": torch.ones(3)})
+
+    def crash(src, dst):  # the process dies between writing the temporary file and the replace
+        raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(atomic, "_replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        store.save("tok", cfg, 0, {"w": torch.zeros(3)})
+    monkeypatch.undo()
+    assert torch.equal(store.load("tok", cfg, 0)["w"], torch.ones(3))
+    assert not list(tmp_path.rglob("*.tmp")), "the temporary file was left behind"
+
+
+def test_results_writer_provenance_and_nan_refusal(tmp_path, monkeypatch):
+    monkeypatch.setenv("MAGVIT_RESULTS", str(tmp_path))
+    df = pd.DataFrame({"model": ["a", "b"], "fvd": [1.5, 2.5], "lpips": ["n/a", "n/a"]})
+    path = results.write_table(df, "demo", profile="smoke", seeds=[0, 1], device="cpu")
+    out = pd.read_csv(path)
+    assert list(out["fvd"]) == [1.5, 2.5]
+    for column in results.PROVENANCE:
+        assert out[column].notna().all(), column
+    assert set(out["profile"]) == {"smoke"} and set(out["seeds"]) == {"0 1"}
+    assert out["torch_version"][0] == torch.__version__
+    for bad in (np.nan, math.inf):
+        with pytest.raises(ValueError, match="'fvd'"):
+            results.write_table(df.assign(fvd=[1.0, bad]), "demo", profile="smoke", seeds=0)
+    assert list(pd.read_csv(path)["fvd"]) == [1.5, 2.5]  # the refused write changed nothing
+
+
+def test_paper_tables_are_in_the_repository():
+    t5 = paper.table("table5_conditional_mtm")
+    assert {"method", "fp_fvd", "mt8_fvd"} <= set(t5.columns)
+    assert (paper.table("table7_tokenizer")["fvd"] > 0).all()
+    with pytest.raises(KeyError, match="available"):
+        paper.table("table99")
+
+
+def test_environment_yml_agrees_with_pyproject():
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    declared = set(project["dependencies"]) | set(project["optional-dependencies"]["test"])
+    env = yaml.safe_load((REPO_ROOT / "environment.yml").read_text())
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert set(pip_section) - {"-e ."} == declared
+    assert "python=3.11" in env["dependencies"]
+    assert "torch==2.13.0" in declared
+    assert not any(d.split("=")[0].strip("<>") in {"torchvision", "lpips"} for d in declared)
+
+
+def test_verdict_rules():
+    a, b = Estimate(10, 8, 12), Estimate(20, 18, 22)
+    assert beats(a, b) == REPRODUCED and beats(b, a) == NOT_REPRODUCED
+    assert beats(Estimate(10, 5, 19), b) == PARTLY
+    assert beats(b, a, lower_is_better=False) == REPRODUCED
+    assert chain([a, b, Estimate(30, 28, 32)]) == REPRODUCED
+    assert chain([a, Estimate(11, 5, 25), Estimate(12, 0, 30)]) == PARTLY
+    with pytest.raises(ValueError, match="does not contain"):
+        Estimate(1, 2, 3)
