@@ -1,0 +1,32 @@
+"""Figures: frame grids, GIFs and loss curves are written where the notebooks expect them."""
+
+from __future__ import annotations
+
+import imageio.v2 as imageio
+import matplotlib
+
+matplotlib.use("Agg")
+import pandas as pd
+import pytest
+import torch
+
+from magvit import plots, results
+
+
+def test_grid_gif_and_curves(tmp_path, monkeypatch):
+    monkeypatch.setenv("MAGVIT_RESULTS", str(tmp_path))
+    video = torch.rand(3, 3, 8, 16, 16)
+    fig = plots.frame_grid([video, video.flip(2)], row_labels=["a", "b", "c", "d", "e", "f"], max_frames=4)
+    assert len(fig.axes) == 6 * 4
+    path = results.save_figure(fig, "grid")
+    assert path == tmp_path / "figures" / "grid.png" and path.stat().st_size > 0
+    gif = plots.save_gif(video, "clip", upscale=2, columns=2)
+    frames = imageio.mimread(gif)
+    assert len(frames) == 8 and frames[0].shape[:2] == (2 * 16 * 2, 2 * 16 * 2)
+    log = pd.DataFrame({"step": range(20), "loss": [1 / (i + 1) for i in range(20)], "aux": [0.0] * 20})
+    assert len(plots.loss_curves(log).axes) == 2
+
+
+def test_grid_refuses_bad_video():
+    with pytest.raises(ValueError, match="channels"):
+        plots.frame_grid(torch.rand(1, 8, 16, 16, 3))
