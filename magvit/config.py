@@ -20,6 +20,9 @@ class DataConfig:
     # real-data roots are not part of a profile's identity: they come from $MAGVIT_DATA_<NAME>
     # (see magvit.data); the paper profile sets real_data=True to read them.
     real_data: bool = False
+    # data notebook (01): clips per statistic and steps of the one-frame vs clip class probe
+    stats_clips: int = 96
+    probe_steps: int = 300
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ def smoke() -> Profile:
     """CI and nbval: every notebook in well under a minute on 2 CPU cores. Numbers mean nothing."""
     return Profile(
         name="smoke",
-        data=DataConfig(num_frames=16, resolution=16),
+        data=DataConfig(num_frames=16, resolution=16, stats_clips=12, probe_steps=8),
         tokenizer=TokenizerConfig(
             filters=8, channel_multipliers=(1, 2, 2), codebook_size=64, embedding_dim=16,
             discriminator_filters=8, discriminator_multipliers=(2, 2), steps=6, batch_size=2,

@@ -1,0 +1,86 @@
+"""Video data: procedural stand-ins (``pushbot``, ``shapes``, ``scenes``) and real-format loaders.
+
+``load(name, split, ...)`` returns a torch ``Dataset`` whose item ``i`` is ``(clip, labels)``: a
+uint8 ``[T, H, W, 3]`` tensor and a dict of ints (``benchmark``, ``label``, ``speed``,
+``direction``; -1 where not applicable). ``get_batch`` stacks items into the package's video
+convention, float ``[B, 3, T, H, W]`` in [0, 1].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+from torch.utils.data import Dataset
+
+from magvit.data.procedural import BENCHMARKS, LABEL_KEYS, SHAPES_CLASSES, SPLITS, make_clip
+from magvit.video import to_video
+
+REAL_DATASETS = ("ucf101", "bair", "kinetics600", "ssv2")
+# effectively unbounded: a model trained for any budget here never sees a clip twice
+PROCEDURAL_LENGTH = 10**9
+
+
+class ProceduralVideo(Dataset):
+    """A procedural benchmark split: clip ``i`` is generated on the fly, always the same array."""
+
+    def __init__(self, name: str, split: str, num_frames: int = 16, resolution: int = 32,
+                 seed: int = 0) -> None:
+        if name not in BENCHMARKS:
+            raise ValueError(f"unknown procedural benchmark {name!r}; choose from {', '.join(BENCHMARKS)}")
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
+        self.name, self.split, self.seed = name, split, seed
+        self.num_frames, self.resolution = num_frames, resolution
+
+    def __len__(self) -> int:
+        return PROCEDURAL_LENGTH
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, dict[str, int]]:
+        if not 0 <= index < PROCEDURAL_LENGTH:
+            raise IndexError(f"clip index {index} outside [0, {PROCEDURAL_LENGTH})")
+        clip, labels = make_clip(self.name, self.split, index, self.num_frames, self.resolution, self.seed)
+        return torch.from_numpy(clip), labels
+
+    def __repr__(self) -> str:
+        return (f"ProceduralVideo({self.name!r}, {self.split!r}, num_frames={self.num_frames}, "
+                f"resolution={self.resolution}, seed={self.seed})")
+
+
+def load(name: str, split: str, num_frames: int = 16, resolution: int = 32, seed: int = 0,
+         **kwargs) -> Dataset:
+    """A benchmark split. Procedural: ``pushbot``, ``shapes``, ``scenes``. Real (need ``root=`` or
+    ``$MAGVIT_DATA_<NAME>``): ``ucf101``, ``bair``, ``kinetics600``, ``ssv2``."""
+    if name in BENCHMARKS:
+        if kwargs:
+            raise TypeError(f"procedural benchmark {name!r} takes no options {sorted(kwargs)}")
+        return ProceduralVideo(name, split, num_frames, resolution, seed)
+    if name in REAL_DATASETS:
+        from magvit.data import real
+
+        return real.LOADERS[name](split=split, num_frames=num_frames, resolution=resolution,
+                                  seed=seed, **kwargs)
+    raise ValueError(f"unknown dataset {name!r}; procedural: {', '.join(BENCHMARKS)}; "
+                     f"real: {', '.join(REAL_DATASETS)}")
+
+
+def get_batch(dataset: Dataset, indices: Iterable[int]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Stack items into ``video`` float [B, 3, T, H, W] in [0, 1] and label tensors [B]."""
+    items = [dataset[int(i)] for i in indices]
+    if not items:
+        raise ValueError("get_batch needs at least one index")
+    clips = torch.stack([clip for clip, _ in items])
+    labels = {k: torch.tensor([lab[k] for _, lab in items]) for k in items[0][1]}
+    return to_video(clips), labels
+
+
+def num_classes(name: str) -> int:
+    """Number of classes of a labelled benchmark (``shapes``; real datasets: their class count)."""
+    counts = {"shapes": len(SHAPES_CLASSES), "ucf101": 101, "kinetics600": 600, "ssv2": 174}
+    if name not in counts:
+        raise ValueError(f"{name!r} has no class labels; labelled: {', '.join(counts)}")
+    return counts[name]
+
+
+__all__ = ["BENCHMARKS", "LABEL_KEYS", "REAL_DATASETS", "SHAPES_CLASSES", "SPLITS", "ProceduralVideo",
+           "get_batch", "load", "num_classes"]

@@ -1,0 +1,383 @@
+"""Procedural stand-ins for the paper's datasets (spec/benchmarks.md).
+
+- ``pushbot`` (BAIR robot pushing): a gripper on a random smooth path over a textured table pushes
+  2-4 objects on contact. Its acceleration is redrawn every frame, so frame 0 does not determine
+  the future (the FP task with one condition frame is genuinely uncertain).
+- ``shapes`` (UCF-101 / SSv2): one or two two-tone objects whose *motion pattern* is the class.
+  Start phase, position, size, colours and background are random, so a single frame carries
+  (almost) no class information; the clip does.
+- ``scenes`` (Kinetics-600): crops of the photographs that ship inside scikit-image, a camera pan,
+  and 2-4 objects with constant velocities: one frame leaves every velocity unknown, the first 5
+  frames pin them (the K600 protocol conditions on 5 frames).
+
+Clip ``i`` of ``(name, split, seed, num_frames, resolution)`` is a pure function of those values:
+its numpy Generator is seeded from all of them, so splits are disjoint streams and the number of
+distinct clips is unbounded. Rendering is vectorised over ``[T, H, W]`` (signed-distance shapes with
+a one-pixel soft edge, so they stay anti-aliased at any resolution).
+"""
+
+from __future__ import annotations
+
+import functools
+import zlib
+
+import numpy as np
+
+BENCHMARKS = ("pushbot", "shapes", "scenes")
+SPLITS = ("train", "val", "test")
+SHAPES_CLASSES = (
+    "bounce_horizontal", "bounce_vertical", "bounce_diagonal", "orbit_cw", "orbit_ccw",
+    "zoom_in", "zoom_out", "rotate_cw", "rotate_ccw", "zigzag", "fall", "colour_cycle",
+)
+# every label key exists for every benchmark (-1 = not applicable) so mixed batches stack
+LABEL_KEYS = ("benchmark", "label", "speed", "direction")
+
+
+def clip_rng(name: str, split: str, seed: int, index: int, num_frames: int, resolution: int
+             ) -> np.random.Generator:
+    """The Generator of one clip: a pure function of everything that identifies it."""
+    name_id = zlib.crc32(name.encode())
+    return np.random.default_rng([int(seed), SPLITS.index(split), int(index), name_id, num_frames,
+                                  resolution])
+
+
+# ---------------------------------------------------------------------------------------------
+# drawing primitives, all on [T, H, W] grids in continuous coordinates (0..1 across the frame)
+
+
+def grid(resolution: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel-centre coordinates ``y, x`` of shape [1, H, W] in (0, 1)."""
+    c = (np.arange(resolution, dtype=np.float32) + 0.5) / resolution
+    return c[None, :, None], c[None, None, :]
+
+
+def soft_mask(signed_distance: np.ndarray, resolution: int) -> np.ndarray:
+    """Coverage in [0, 1] from a signed distance (negative inside), one pixel of soft edge."""
+    return np.clip(0.5 - signed_distance * resolution, 0.0, 1.0)
+
+
+def shape_distance(kind: int, y: np.ndarray, x: np.ndarray, cy: np.ndarray, cx: np.ndarray,
+                   size: np.ndarray, angle: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Signed distance of a square (0), diamond (1) or disc (2) per frame, and the local u axis.
+
+    ``cy, cx, size, angle`` are per-frame arrays [T]; returns ([T, H, W], [T, H, W]).
+    """
+    cy, cx, size, angle = (a[:, None, None] for a in (cy, cx, size, angle))
+    dy, dx = y - cy, x - cx
+    u = np.cos(angle) * dx + np.sin(angle) * dy
+    v = -np.sin(angle) * dx + np.cos(angle) * dy
+    if kind == 0:
+        dist = np.maximum(np.abs(u), np.abs(v)) - size
+    elif kind == 1:
+        dist = (np.abs(u) + np.abs(v)) / np.sqrt(2) - size
+    else:
+        dist = np.sqrt(u**2 + v**2) - size
+    return dist, u
+
+
+def paste(canvas: np.ndarray, alpha: np.ndarray, colour: np.ndarray) -> None:
+    """Alpha-blend a colour ([3] or [T, H, W, 3]) into ``canvas`` [T, H, W, 3] in place."""
+    a = alpha[..., None]
+    canvas *= 1.0 - a
+    canvas += a * colour
+
+
+def smooth_background(rng: np.random.Generator, num_frames: int, resolution: int) -> np.ndarray:
+    """A static low-frequency gradient with faint stripes: texture a small tokenizer can learn."""
+    y, x = grid(resolution)
+    base, tint = rng.uniform(0.15, 0.85, 3), rng.uniform(-0.25, 0.25, 3)
+    theta, freq, phase = rng.uniform(0, np.pi), rng.uniform(2, 5), rng.uniform(0, 2 * np.pi)
+    ramp = np.cos(theta) * x + np.sin(theta) * y  # [1, H, W]
+    stripes = 0.06 * np.sin(2 * np.pi * freq * ramp + phase)
+    bg = base + tint * (ramp - 0.5)[..., None] + stripes[..., None]
+    return np.repeat(np.clip(bg, 0, 1), num_frames, axis=0).astype(np.float32)
+
+
+def to_uint8(canvas: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(canvas * 255.0), 0, 255).astype(np.uint8)
+
+
+def speed_bucket(speed: float, edges: tuple[float, float]) -> int:
+    return int(np.searchsorted(edges, speed))
+
+
+def direction_bucket(dy: float, dx: float) -> int:
+    """0 right, 1 down, 2 left, 3 up (the dominant axis of a displacement)."""
+    if abs(dx) >= abs(dy):
+        return 0 if dx >= 0 else 2
+    return 1 if dy >= 0 else 3
+
+
+# ---------------------------------------------------------------------------------------------
+# shapes: the motion pattern is the class
+
+
+def reflect_unit(p: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Fold an unbounded coordinate into [lo, hi] as a bouncing ball would (triangle wave)."""
+    span = hi - lo
+    q = np.mod(p - lo, 2 * span)
+    return lo + np.where(q > span, 2 * span - q, q)
+
+
+def shapes_trajectory(cls: int, rng: np.random.Generator, num_frames: int
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-frame (cy, cx, size, angle, hue_shift) of one object for class ``cls``."""
+    t = np.arange(num_frames, dtype=np.float32)
+    size = np.full(num_frames, rng.uniform(0.09, 0.16), np.float32)
+    angle = np.full(num_frames, rng.uniform(0, 2 * np.pi), np.float32)
+    hue = np.zeros(num_frames, np.float32)
+    lo, hi = 0.2, 0.8
+    cy0, cx0 = rng.uniform(lo, hi, 2)
+    speed = rng.uniform(0.03, 0.06)  # frame widths per frame
+    name = SHAPES_CLASSES[cls]
+    cy, cx = np.full(num_frames, cy0, np.float32), np.full(num_frames, cx0, np.float32)
+    sign = rng.choice([-1.0, 1.0])
+    if name == "bounce_horizontal":
+        cx = reflect_unit(cx0 + sign * speed * t, lo, hi)
+    elif name == "bounce_vertical":
+        cy = reflect_unit(cy0 + sign * speed * t, lo, hi)
+    elif name == "bounce_diagonal":
+        s2 = speed / np.sqrt(2)
+        cx = reflect_unit(cx0 + sign * s2 * t, lo, hi)
+        cy = reflect_unit(cy0 + rng.choice([-1.0, 1.0]) * s2 * t, lo, hi)
+    elif name in ("orbit_cw", "orbit_ccw"):
+        radius = rng.uniform(0.12, 0.22)
+        centre_y, centre_x = rng.uniform(0.5 - 0.1, 0.5 + 0.1, 2)
+        omega = (1.0 if name == "orbit_ccw" else -1.0) * speed / radius
+        phi = rng.uniform(0, 2 * np.pi) + omega * t
+        cy, cx = centre_y - radius * np.sin(phi), centre_x + radius * np.cos(phi)
+    elif name in ("zoom_in", "zoom_out"):
+        # a triangle wave in log-size, so both classes cover the same sizes frame by frame
+        rate = rng.uniform(0.05, 0.09) * (1.0 if name == "zoom_in" else -1.0)
+        log_size = reflect_unit(rng.uniform(np.log(0.07), np.log(0.2)) + rate * t, np.log(0.07), np.log(0.2))
+        size = np.exp(log_size).astype(np.float32)
+    elif name in ("rotate_cw", "rotate_ccw"):
+        angle = angle + (1.0 if name == "rotate_ccw" else -1.0) * rng.uniform(0.2, 0.35) * t
+    elif name == "zigzag":
+        cx = reflect_unit(cx0 + sign * speed * t, lo, hi)
+        wave = 2 * np.abs(np.mod(t / 4 + rng.uniform(0, 1), 1.0) - 0.5)  # triangle wave, period 4
+        cy = np.clip(cy0, 0.3, 0.7) + 0.12 * (wave - 0.5)
+    elif name == "fall":
+        # free fall with a bounce on the floor: y(t) is a parabola folded at the floor
+        g = rng.uniform(0.008, 0.014)
+        t0 = rng.uniform(0, 10)
+        fall_height = hi - lo
+        period = 2 * np.sqrt(2 * fall_height / g)
+        tau = np.mod(t + t0, period) - period / 2
+        cy = hi - (fall_height - 0.5 * g * tau**2)
+    elif name == "colour_cycle":
+        hue = (rng.uniform(0.07, 0.12) * t).astype(np.float32)
+    return (np.asarray(cy, np.float32), np.asarray(cx, np.float32), size, angle,
+            np.asarray(hue, np.float32))
+
+
+def rotate_hue(rgb: np.ndarray, turns: np.ndarray) -> np.ndarray:
+    """Rotate colours [3] about the grey axis by ``turns`` [T] (a cheap hue shift) -> [T, 3]."""
+    k = np.ones(3, np.float32) / np.sqrt(3)
+    theta = 2 * np.pi * turns[:, None]
+    v = rgb[None, :]
+    rotated = (v * np.cos(theta) + np.cross(k, v) * np.sin(theta)
+               + k * (v @ k)[:, None] * (1 - np.cos(theta)))
+    return np.clip(rotated, 0, 1).astype(np.float32)
+
+
+def make_shapes(rng: np.random.Generator, future: np.random.Generator, num_frames: int, resolution: int
+                ) -> tuple[np.ndarray, dict]:
+    del future  # the class, not hidden state, decides a shapes clip's motion
+    cls = int(rng.integers(len(SHAPES_CLASSES)))
+    canvas = smooth_background(rng, num_frames, resolution)
+    y, x = grid(resolution)
+    num_objects = int(rng.integers(1, 3))
+    for _ in range(num_objects):
+        cy, cx, size, angle, hue = shapes_trajectory(cls, rng, num_frames)
+        kind = int(rng.integers(2))  # square or diamond: two-tone so rotation is visible
+        dist, u = shape_distance(kind, y, x, cy, cx, size, angle)
+        alpha = soft_mask(dist, resolution)
+        colour_a, colour_b = rng.uniform(0, 1, 3), rng.uniform(0, 1, 3)
+        colour_b = np.where(np.abs(colour_b - colour_a) < 0.3, 1 - colour_a, colour_b)
+        col_a, col_b = rotate_hue(colour_a.astype(np.float32), hue), rotate_hue(colour_b.astype(np.float32), hue)
+        half = soft_mask(-u, resolution)  # which side of the local axis: the second tone
+        colour = col_a[:, None, None] * (1 - half[..., None]) + col_b[:, None, None] * half[..., None]
+        paste(canvas, alpha, colour)
+    step = np.hypot(np.diff(cy), np.diff(cx)).mean() if num_frames > 1 else 0.0
+    disp_y, disp_x = float(cy[-1] - cy[0]), float(cx[-1] - cx[0])
+    labels = {"label": cls, "speed": speed_bucket(float(step), (0.015, 0.035)),
+              "direction": direction_bucket(disp_y, disp_x)}
+    return canvas, labels
+
+
+# ---------------------------------------------------------------------------------------------
+# pushbot: a gripper pushing objects on a table
+
+
+def table_texture(rng: np.random.Generator, num_frames: int, resolution: int) -> np.ndarray:
+    """Wood-like table: warm base colour with low-frequency grain."""
+    y, x = grid(resolution)
+    base = np.array([rng.uniform(0.45, 0.7), rng.uniform(0.35, 0.55), rng.uniform(0.2, 0.4)], np.float32)
+    theta = rng.uniform(-0.4, 0.4)
+    ramp = np.cos(theta) * y + np.sin(theta) * x
+    grain = 0.05 * np.sin(2 * np.pi * rng.uniform(3, 6) * ramp + 0.8 * np.sin(2 * np.pi * 1.5 * x))
+    tex = base + grain[..., None]
+    return np.repeat(np.clip(tex, 0, 1), num_frames, axis=0).astype(np.float32)
+
+
+def gripper_path(rng: np.random.Generator, future: np.random.Generator, num_frames: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """A smooth random walk: velocity with momentum, acceleration redrawn every frame.
+
+    The start position comes from ``rng`` (it is visible in frame 0); the velocity and every
+    acceleration come from ``future``, which frame 0 does not reveal.
+    """
+    pos = rng.uniform(0.25, 0.75, 2)
+    vel = future.normal(0, 0.03, 2)
+    path = np.empty((num_frames, 2), np.float32)
+    for t in range(num_frames):  # T steps of a 2-vector: not a per-pixel loop
+        path[t] = pos
+        vel = 0.8 * vel + future.normal(0, 0.02, 2)
+        vel = np.clip(vel, -0.06, 0.06)
+        pos = pos + vel
+        for axis in range(2):  # bounce inside the table
+            if not 0.1 <= pos[axis] <= 0.9:
+                vel[axis] = -vel[axis]
+                pos[axis] = np.clip(pos[axis], 0.1, 0.9)
+    return path[:, 0], path[:, 1]
+
+
+def make_pushbot(rng: np.random.Generator, future: np.random.Generator, num_frames: int, resolution: int
+                 ) -> tuple[np.ndarray, dict]:
+    canvas = table_texture(rng, num_frames, resolution)
+    y, x = grid(resolution)
+    grip_r = 0.08
+    num_objects = int(rng.integers(2, 5))
+    obj = rng.uniform(0.15, 0.85, (num_objects, 2)).astype(np.float32)
+    obj_r = rng.uniform(0.06, 0.1, num_objects).astype(np.float32)
+    colours = rng.uniform(0.05, 1.0, (num_objects, 3)).astype(np.float32)
+    kinds = rng.integers(3, size=num_objects)
+    angles = rng.uniform(0, 2 * np.pi, num_objects).astype(np.float32)
+    gy, gx = gripper_path(rng, future, num_frames)
+    track = np.empty((num_frames, num_objects, 2), np.float32)
+    for t in range(num_frames):  # push on contact: move each touched object out along the normal
+        delta = obj - np.array([gy[t], gx[t]])
+        dist = np.linalg.norm(delta, axis=1) + 1e-6
+        touch = dist < grip_r + obj_r
+        obj[touch] += (delta[touch] / dist[touch, None]) * (grip_r + obj_r[touch] - dist[touch])[:, None]
+        obj = np.clip(obj, 0.05, 0.95)
+        track[t] = obj
+    for k in range(num_objects):
+        dist, _ = shape_distance(int(kinds[k]), y, x, track[:, k, 0], track[:, k, 1],
+                                 np.full(num_frames, obj_r[k] * 0.8, np.float32),
+                                 np.full(num_frames, angles[k], np.float32))
+        paste(canvas, soft_mask(dist, resolution), colours[k])
+    # the arm enters from the top edge; the gripper head is a dark two-finger square
+    arm = np.maximum(np.abs(x - gx[:, None, None]) - 0.03, y - gy[:, None, None])
+    paste(canvas, soft_mask(arm, resolution) * 0.85, np.array([0.75, 0.75, 0.78], np.float32))
+    head, _ = shape_distance(0, y, x, gy, gx, np.full(num_frames, grip_r * 0.7, np.float32),
+                             np.zeros(num_frames, np.float32))
+    paste(canvas, soft_mask(head, resolution), np.array([0.12, 0.12, 0.14], np.float32))
+    step = np.hypot(np.diff(gy), np.diff(gx)).mean() if num_frames > 1 else 0.0
+    labels = {"label": -1, "speed": speed_bucket(float(step), (0.02, 0.04)),
+              "direction": direction_bucket(float(gy[-1] - gy[0]), float(gx[-1] - gx[0]))}
+    return canvas, labels
+
+
+# ---------------------------------------------------------------------------------------------
+# scenes: photographs, camera pan, moving objects
+
+PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "hubble_deep_field",
+          "colorwheel", "retina")
+
+
+@functools.cache
+def photo(name: str) -> np.ndarray:
+    """A photo bundled with scikit-image as float32 [H, W, 3] in [0, 1] (loaded once per process)."""
+    import skimage.data
+
+    image = getattr(skimage.data, name)()
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    return image[..., :3].astype(np.float32) / 255.0
+
+
+@functools.lru_cache(maxsize=64)
+def photo_at(name: str, canvas: int) -> np.ndarray:
+    """The photo box-resized to ``canvas x canvas`` (the camera's world), cached per size."""
+    import skimage.transform
+
+    return skimage.transform.resize(photo(name), (canvas, canvas), anti_aliasing=True).astype(np.float32)
+
+
+def bilinear_crops(world: np.ndarray, top: np.ndarray, left: np.ndarray, resolution: int) -> np.ndarray:
+    """Crops [T, R, R, 3] of ``world`` [S, S, 3] at sub-pixel offsets (``top``/``left`` in pixels)."""
+    r = np.arange(resolution, dtype=np.float32)
+    yy = top[:, None, None] + r[None, :, None]  # [T, R, 1]
+    xx = left[:, None, None] + r[None, None, :]  # [T, 1, R]
+    y0, x0 = np.floor(yy).astype(int), np.floor(xx).astype(int)
+    fy, fx = (yy - y0)[..., None], (xx - x0)[..., None]
+    s = world.shape[0] - 1
+    y0, x0 = np.clip(y0, 0, s), np.clip(x0, 0, s)
+    y1, x1 = np.clip(y0 + 1, 0, s), np.clip(x0 + 1, 0, s)
+    top_row = world[y0, x0] * (1 - fx) + world[y0, x1] * fx
+    bottom_row = world[y1, x0] * (1 - fx) + world[y1, x1] * fx
+    return (top_row * (1 - fy) + bottom_row * fy).astype(np.float32)
+
+
+def make_scenes(rng: np.random.Generator, future: np.random.Generator, num_frames: int, resolution: int
+                ) -> tuple[np.ndarray, dict]:
+    """Positions and looks come from ``rng``; every velocity from ``future`` (hidden in frame 0)."""
+    name = PHOTOS[int(rng.integers(len(PHOTOS)))]
+    world_size = 2 * resolution
+    world = photo_at(name, world_size)
+    # constant camera velocity (pixels/frame at this resolution), random start within reach
+    cam_speed = future.uniform(0.0, 0.9) * resolution / 32
+    cam_dir = future.uniform(0, 2 * np.pi)
+    vy, vx = cam_speed * np.sin(cam_dir), cam_speed * np.cos(cam_dir)
+    t = np.arange(num_frames, dtype=np.float32)
+    span = world_size - resolution - 1
+    top = np.clip(rng.uniform(0, span) + vy * t, 0, span).astype(np.float32)
+    left = np.clip(rng.uniform(0, span) + vx * t, 0, span).astype(np.float32)
+    canvas = bilinear_crops(world, top, left, resolution)
+    y, x = grid(resolution)
+    for _ in range(int(rng.integers(2, 5))):
+        p0 = rng.uniform(0.15, 0.85, 2)
+        v = future.normal(0, 0.025, 2)
+        cy = reflect_unit(p0[0] + v[0] * t, 0.08, 0.92).astype(np.float32)
+        cx = reflect_unit(p0[1] + v[1] * t, 0.08, 0.92).astype(np.float32)
+        size = np.full(num_frames, rng.uniform(0.05, 0.1), np.float32)
+        angle = (rng.uniform(0, 2 * np.pi) + future.normal(0, 0.1) * t).astype(np.float32)
+        dist, _ = shape_distance(int(rng.integers(3)), y, x, cy, cx, size, angle)
+        paste(canvas, soft_mask(dist, resolution), rng.uniform(0, 1, 3).astype(np.float32))
+    labels = {"label": -1, "speed": speed_bucket(cam_speed * 32 / resolution, (0.3, 0.6)),
+              "direction": direction_bucket(vy, vx)}
+    return canvas, labels
+
+
+MAKERS = {"pushbot": make_pushbot, "shapes": make_shapes, "scenes": make_scenes}
+
+
+def make_clip(name: str, split: str, index: int, num_frames: int = 16, resolution: int = 32,
+              seed: int = 0, future_seed: int | None = None) -> tuple[np.ndarray, dict[str, int]]:
+    """Clip ``index`` of a procedural benchmark: uint8 [T, H, W, 3] and its labels.
+
+    ``future_seed`` redraws only what frame 0 does not show (the gripper's velocity and
+    accelerations; camera and object velocities), giving alternative futures of the same first
+    frame: the data notebook measures their spread.
+    """
+    if name not in MAKERS:
+        raise ValueError(f"unknown procedural benchmark {name!r}; choose from {', '.join(BENCHMARKS)}")
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
+    if num_frames < 1 or resolution < 8:
+        raise ValueError(f"need num_frames >= 1 and resolution >= 8, got {num_frames}, {resolution}")
+    rng = clip_rng(name, split, seed, index, num_frames, resolution)
+    future = rng if future_seed is None else np.random.default_rng(
+        [int(seed), SPLITS.index(split), int(index), int(future_seed), 7919])
+    canvas, labels = MAKERS[name](rng, future, num_frames, resolution)
+    return to_uint8(canvas), {"benchmark": BENCHMARKS.index(name), **labels}
+
+
+def future_spread(name: str, index: int, num_futures: int = 8, num_frames: int = 16, resolution: int = 32,
+                  seed: int = 0, split: str = "val") -> np.ndarray:
+    """Per-frame spread (mean pixel std over ``num_futures`` futures sharing frame 0), in [0, 1] units."""
+    futures = np.stack([make_clip(name, split, index, num_frames, resolution, seed, future_seed=k)[0]
+                        for k in range(num_futures)]).astype(np.float32) / 255.0
+    return futures.std(0).mean(axis=(1, 2, 3))  # [T]
