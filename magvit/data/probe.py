@@ -14,14 +14,22 @@ from tqdm.auto import tqdm
 from magvit import data
 
 
-def probe_net(num_classes: int, width: int = 32) -> nn.Module:
-    """A tiny 3D CNN on frames + frame differences (6 channels); BatchNorm makes it train fast."""
+def video_trunk(width: int = 32) -> nn.Sequential:
+    """A compact 3D CNN on frames + frame differences (6 channels) -> [B, 2 * width].
+
+    BatchNorm makes it train in a few hundred steps; the frame differences hand it motion directly.
+    Shared by this probe and the proxy evaluator (``magvit.metrics.proxy``).
+    """
     return nn.Sequential(
         nn.Conv3d(6, width, 3, padding=1), nn.BatchNorm3d(width), nn.ReLU(), nn.MaxPool3d((1, 2, 2)),
         nn.Conv3d(width, 2 * width, 3, padding=1), nn.BatchNorm3d(2 * width), nn.ReLU(), nn.MaxPool3d(2),
         nn.Conv3d(2 * width, 2 * width, 3, padding=1), nn.BatchNorm3d(2 * width), nn.ReLU(),
-        nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(2 * width, num_classes),
+        nn.AdaptiveAvgPool3d(1), nn.Flatten(),
     )
+
+
+def probe_net(num_classes: int, width: int = 32) -> nn.Module:
+    return nn.Sequential(video_trunk(width), nn.Linear(2 * width, num_classes))
 
 
 def with_differences(video: torch.Tensor) -> torch.Tensor:

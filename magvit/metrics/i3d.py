@@ -1,0 +1,91 @@
+"""Standard FVD features: the Kinetics-400 I3D from TF-Hub, as the reference FVD code uses it.
+
+Frames are resized to 224 x 224 with TF1's *legacy* bilinear resize (``align_corners=False``, no
+half-pixel centres) and scaled to [-1, 1]; the feature is the 400-d logits, averaged over time by
+the model (spec Sec. 6, ``logits_mean``). TensorFlow is imported lazily, only here.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+from einops import rearrange
+
+from magvit.video import check_video
+
+TFHUB_HANDLE = "https://tfhub.dev/deepmind/i3d-kinetics-400/1"
+I3D_SIZE = 224
+
+OFFLINE_HELP = (
+    "The I3D could not be loaded from {handle!r}: {error}.\n"
+    "This machine may be offline. On a connected machine, download the model:\n"
+    "  curl -L '{url}?tf-hub-format=compressed' -o i3d.tar.gz && mkdir i3d-kinetics-400_1 && "
+    "tar -xzf i3d.tar.gz -C i3d-kinetics-400_1\n"
+    "copy the folder here and point MAGVIT_I3D at it (or pass handle='/path/to/i3d-kinetics-400_1')."
+)
+
+
+def preprocess(video: torch.Tensor):
+    """float [B, 3, T, H, W] in [0, 1] -> tf float32 [B, T, 224, 224, 3] in [-1, 1]."""
+    from magvit.lazy_tf import tensorflow
+
+    tf = tensorflow()
+    check_video(video)
+    b, t = video.shape[0], video.shape[2]
+    frames = rearrange(video.detach().float().cpu(), "b c t h w -> (b t) h w c").numpy()
+    resized = tf.compat.v1.image.resize_bilinear(frames, [I3D_SIZE, I3D_SIZE], align_corners=False)
+    resized = tf.reshape(resized, [b, t, I3D_SIZE, I3D_SIZE, 3])
+    return 2.0 * resized - 1.0
+
+
+class I3DFeatures:
+    """Callable: video [B, 3, T, H, W] in [0, 1] -> I3D logits [B, 400] as float64 numpy."""
+
+    def __init__(self, handle: str | None = None, batch_size: int = 16) -> None:
+        self.handle = handle or os.environ.get("MAGVIT_I3D") or TFHUB_HANDLE
+        self.batch_size = batch_size
+        try:
+            from magvit.lazy_tf import tensorflow
+
+            tensorflow()
+            import tensorflow_hub as hub
+
+            module = hub.load(self.handle)
+            self.model = module.signatures["default"]
+        except Exception as err:  # hub raises many kinds: OSError, ValueError, URLError, ...
+            raise RuntimeError(OFFLINE_HELP.format(handle=self.handle, error=f"{type(err).__name__}: {err}",
+                                                   url=TFHUB_HANDLE)) from None
+
+    def __call__(self, video: torch.Tensor) -> np.ndarray:
+        check_video(video)
+        if video.shape[2] < 9:
+            raise ValueError(f"I3D needs at least 9 frames, got {video.shape[2]}")
+        feats = []
+        for start in range(0, video.shape[0], self.batch_size):
+            out = self.model(preprocess(video[start:start + self.batch_size]))
+            logits = out["default"] if isinstance(out, dict) else out
+            feats.append(np.asarray(logits, dtype=np.float64))
+        return np.concatenate(feats)
+
+
+def write_tiny_i3d(path: str | os.PathLike, num_classes: int = 400) -> str:
+    """A tiny SavedModel with the TF-Hub I3D's signature (for offline tests of the whole path)."""
+    from magvit.lazy_tf import tensorflow
+
+    tf = tensorflow()
+
+    class TinyI3D(tf.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = tf.Variable(tf.random.stateless_normal([3, num_classes], seed=[1, 2]))
+
+        @tf.function(input_signature=[tf.TensorSpec([None, None, I3D_SIZE, I3D_SIZE, 3], tf.float32)])
+        def __call__(self, x):
+            pooled = tf.reduce_mean(x, axis=[2, 3])  # [B, T, 3]
+            return {"default": tf.reduce_mean(tf.einsum("btc,ck->btk", pooled, self.w), axis=1)}
+
+    model = TinyI3D()
+    tf.saved_model.save(model, str(path), signatures={"default": model.__call__})
+    return str(path)

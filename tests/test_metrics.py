@@ -1,0 +1,102 @@
+"""Frechet distance, FVD intervals, IS, PSNR and SSIM against closed forms and scikit-image."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from magvit.metrics import (
+    LPIPS_NA,
+    frechet_distance,
+    frechet_distance_from_stats,
+    fvd,
+    inception_score,
+    psnr,
+    ssim,
+)
+
+
+def test_frechet_closed_form_diagonal_gaussians():
+    mu1, mu2 = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 0.0])
+    v1, v2 = np.array([1.0, 4.0, 9.0]), np.array([4.0, 1.0, 1.0])
+    expected = ((mu1 - mu2) ** 2).sum() + (v1 + v2 - 2 * np.sqrt(v1 * v2)).sum()
+    got = frechet_distance_from_stats(mu1, np.diag(v1), mu2, np.diag(v2))
+    assert got == pytest.approx(expected, rel=1e-9)
+
+
+def test_frechet_identical_sets_zero_and_symmetric():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(300, 8)), rng.normal(1.0, 2.0, size=(200, 8))
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    assert frechet_distance(a, b) == pytest.approx(frechet_distance(b, a), rel=1e-6)
+
+
+def test_frechet_matches_eigendecomposition_on_random_spd():
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        x, y = rng.normal(size=(6, 6)), rng.normal(size=(6, 6))
+        s1, s2 = x @ x.T + 0.1 * np.eye(6), y @ y.T + 0.1 * np.eye(6)
+        mu1, mu2 = rng.normal(size=6), rng.normal(size=6)
+        # independent route: Tr((S1^1/2 S2 S1^1/2)^1/2) through symmetric eigendecompositions
+        w, v = np.linalg.eigh(s1)
+        root1 = v @ np.diag(np.sqrt(w)) @ v.T
+        inner = np.linalg.eigvalsh(root1 @ s2 @ root1)
+        expected = ((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.sqrt(inner).sum()
+        assert frechet_distance_from_stats(mu1, s1, mu2, s2) == pytest.approx(expected, rel=1e-7)
+    assert np.allclose(scipy.linalg.sqrtm(s1) @ scipy.linalg.sqrtm(s1), s1)
+
+
+def test_frechet_error_paths():
+    good = np.random.default_rng(0).normal(size=(10, 4))
+    with pytest.raises(ValueError, match="NaN"):
+        frechet_distance(np.where(good > 1, np.nan, good), good)
+    with pytest.raises(ValueError, match="widths differ: 4 vs 3"):
+        frechet_distance(good, good[:, :3])
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        frechet_distance(good[:1], good)
+    with pytest.raises(ValueError, match=r"shape \[N, D\]"):
+        frechet_distance(good[0], good)
+
+
+def test_fvd_interval_and_counts():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(200, 4)), rng.normal(0.5, 1.0, size=(150, 4))
+    result = fvd(a, b, num_bootstrap=50, seed=0)
+    assert result.n_real == 200 and result.n_fake == 150
+    assert result.low < result.value < result.high
+    assert result.value == pytest.approx(frechet_distance(a, b))
+    assert fvd(a, b, num_bootstrap=50, seed=0) == result  # seeded: repeats exactly
+    assert result.value == pytest.approx(4 * 0.25, abs=0.5)  # ~ ||mu diff||^2
+
+
+def test_inception_score_bounds():
+    k = 7
+    assert inception_score(np.full((70, k), 1 / k), splits=7)[0] == pytest.approx(1.0)
+    confident = np.eye(k)[np.arange(70) % k]
+    mean, std = inception_score(confident, splits=10)
+    assert mean == pytest.approx(k, rel=1e-6) and std == pytest.approx(0, abs=1e-6)
+    with pytest.raises(ValueError, match="sum to 1"):
+        inception_score(np.ones((10, 3)))
+
+
+def test_psnr_ssim_match_skimage():
+    g = torch.Generator().manual_seed(0)
+    a = torch.rand(2, 3, 3, 24, 20, generator=g)
+    b = (a + 0.1 * torch.randn(a.shape, generator=g)).clamp(0, 1)
+    frames_a = a.permute(0, 2, 3, 4, 1).reshape(-1, 24, 20, 3).double().numpy()
+    frames_b = b.permute(0, 2, 3, 4, 1).reshape(-1, 24, 20, 3).double().numpy()
+    ref_ssim = np.mean([structural_similarity(x, y, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                                              data_range=1.0, channel_axis=-1)
+                        for x, y in zip(frames_a, frames_b, strict=True)])
+    ref_psnr = np.mean([peak_signal_noise_ratio(x, y, data_range=1.0) for x, y in zip(frames_a, frames_b, strict=True)])
+    assert ssim(a, b) == pytest.approx(ref_ssim, abs=1e-6)
+    assert psnr(a, b) == pytest.approx(ref_psnr, abs=1e-6)
+    assert ssim(a, a) == pytest.approx(1.0) and 0.0 < ssim(a, b, grayscale=True) < 1.0
+    with pytest.raises(ValueError, match="differ in shape"):
+        psnr(a, b[:1])
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        ssim(a * 2, b)
+    assert "n/a" in LPIPS_NA and "torchvision" in LPIPS_NA
