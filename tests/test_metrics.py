@@ -100,3 +100,13 @@ def test_psnr_ssim_match_skimage():
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         ssim(a * 2, b)
     assert "n/a" in LPIPS_NA and "torchvision" in LPIPS_NA
+
+
+def test_fvd_interval_is_bias_corrected_at_the_noise_floor():
+    """Two samples of one distribution: the raw bootstrap sits above the estimate; ours contains it."""
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(300, 16)), rng.normal(size=(300, 16))
+    result = fvd(a, b, num_bootstrap=60, seed=0)
+    assert 0.0 <= result.low <= result.value <= result.high
+    estimate = result.estimate()
+    assert estimate.low == result.low and estimate.high == result.high

@@ -80,7 +80,7 @@ class FVDResult:
     num_bootstrap: int
 
     def estimate(self) -> Estimate:
-        return Estimate(self.value, min(self.low, self.value), max(self.high, self.value))
+        return Estimate(self.value, self.low, self.high)
 
     def __str__(self) -> str:
         return f"{self.value:.2f} [{self.low:.2f}, {self.high:.2f}] (n={self.n_real}/{self.n_fake})"
@@ -94,6 +94,14 @@ def fvd(real_feats: np.ndarray, fake_feats: np.ndarray, num_bootstrap: int = 200
     rng = np.random.default_rng(seed)
     draws = [frechet_distance(real[rng.integers(0, len(real), len(real))],
                               fake[rng.integers(0, len(fake), len(fake))]) for _ in range(num_bootstrap)]
+    if not draws:
+        return FVDResult(value, value, value, len(real), len(fake), 0)
+    # Resampling with replacement duplicates samples, which shrinks the covariances' effective size and
+    # biases every bootstrap FD upwards, so a plain percentile interval can miss the estimate entirely
+    # (seen at the noise floor). Centre the bootstrap distribution on the estimate (bias-corrected
+    # percentile interval), keep it inside [0, inf) where the distance lives, and make it contain the value.
     alpha = (1 - confidence) / 2
-    low, high = (np.quantile(draws, [alpha, 1 - alpha]) if draws else (value, value))
-    return FVDResult(value, float(low), float(high), len(real), len(fake), num_bootstrap)
+    bias = float(np.mean(draws)) - value
+    low, high = np.quantile(draws, [alpha, 1 - alpha]) - bias
+    low, high = max(0.0, min(float(low), value)), max(float(high), value)
+    return FVDResult(value, low, high, len(real), len(fake), num_bootstrap)
