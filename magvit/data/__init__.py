@@ -74,6 +74,18 @@ def get_batch(dataset: Dataset, indices: Iterable[int]) -> tuple[torch.Tensor, d
     return to_video(clips), labels
 
 
+def mixed_batch(step: int, batch_size: int, num_frames: int, resolution: int, split: str = "train",
+                seed: int = 0, names: tuple[str, ...] = BENCHMARKS) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """A batch with an equal share of each benchmark in ``names``: a pure function of ``step``.
+
+    The indices advance with the step, so a training run never sees the same clip twice.
+    """
+    per = max(1, batch_size // len(names))
+    parts = [get_batch(load(name, split, num_frames, resolution, seed), range(step * per, (step + 1) * per))
+             for name in names]
+    return torch.cat([v for v, _ in parts]), {k: torch.cat([lab[k] for _, lab in parts]) for k in parts[0][1]}
+
+
 def num_classes(name: str) -> int:
     """Number of classes of a labelled benchmark (``shapes``; real datasets: their class count)."""
     counts = {"shapes": len(SHAPES_CLASSES), "ucf101": 101, "kinetics600": 600, "ssv2": 174}
@@ -83,4 +95,4 @@ def num_classes(name: str) -> int:
 
 
 __all__ = ["BENCHMARKS", "LABEL_KEYS", "REAL_DATASETS", "SHAPES_CLASSES", "SPLITS", "ProceduralVideo",
-           "get_batch", "load", "num_classes"]
+           "get_batch", "load", "mixed_batch", "num_classes"]

@@ -65,18 +65,6 @@ def proxy_loss(logits: dict[str, torch.Tensor], labels: dict[str, torch.Tensor])
             for name, out in logits.items()}
 
 
-def mixed_batch(step: int, batch_size: int, cfg: DataConfig, split: str = "train", seed: int = 0):
-    """A batch with an equal share of each benchmark: a pure function of ``step``."""
-    per = max(1, batch_size // len(data.BENCHMARKS))
-    videos, labels = [], []
-    for name in data.BENCHMARKS:
-        ds = data.load(name, split, cfg.num_frames, cfg.resolution, seed)
-        v, lab = data.get_batch(ds, range(step * per, (step + 1) * per))
-        videos.append(v)
-        labels.append(lab)
-    return torch.cat(videos), {k: torch.cat([lab[k] for lab in labels]) for k in labels[0]}
-
-
 class ProxyEvaluator:
     """A trained ProxyNet in eval mode: ``features`` for FVD (proxy), ``class_probs`` for IS (proxy)."""
 
@@ -112,7 +100,8 @@ def get_evaluator(profile: Profile, seed: int = 0, store: ArtifactStore | None =
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
 
     def step_fn(step: int) -> dict[str, float]:
-        video, labels = mixed_batch(step, cfg.batch_size, profile.data, seed=seed)
+        video, labels = data.mixed_batch(step, cfg.batch_size, profile.data.num_frames, profile.data.resolution,
+                                         seed=seed)
         set_lr(opt, compound_lr(step, cfg.lr, max(1, cfg.steps // 20), cfg.steps))
         losses = proxy_loss(net(video.to(profile.device)), labels)
         total = sum(losses.values())

@@ -1,0 +1,230 @@
+"""The MAGVIT 3D-VQ tokenizer and the MaskGIT-style 2D-VQ (paper Sec. 3.1; spec Sec. 1.1-1.3, 1.7).
+
+Encoder: conv -> per level R residual blocks, then average-pool downsampling (3D in the shallow
+levels where ``temporal_downsample`` is true, 2D deeper) -> R blocks -> GN, swish, 1x1 conv to the
+code dimension. Decoder mirrors it with nearest-neighbour upsampling + conv (2D first, 3D after).
+Convolutions pad explicitly: reflect padding (paper) or zeros (official code), a config switch.
+The 2D-VQ is the same network with (1, 3, 3) kernels and no temporal pooling: per-frame tokens.
+
+Video convention: float ``[B, 3, T, H, W]`` in [0, 1] (no zero-centring, as the official code).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import nn
+
+from magvit.config import DataConfig, TokenizerConfig
+from magvit.video import check_video
+
+PADDINGS = ("reflect", "zeros")
+KINDS = ("magvit3d", "vq2d")
+
+
+def group_norm(channels: int) -> nn.GroupNorm:
+    """GroupNorm with 32 groups (Flax default) or fewer for the narrow profiles, eps 1e-6."""
+    return nn.GroupNorm(math.gcd(32, channels), channels, eps=1e-6)
+
+
+class Conv(nn.Module):
+    """A "same" convolution with explicit padding: reflect (paper Sec. 3.1) or zeros (official code).
+
+    Kernel (kt, k, k); kt = 1 makes it a per-frame 2D convolution (the 2D-VQ, and what inflation
+    turns into a 3D kernel).
+    """
+
+    def __init__(self, c_in: int, c_out: int, kernel: tuple[int, int, int], padding: str, bias: bool = True):
+        super().__init__()
+        if padding not in PADDINGS:
+            raise ValueError(f"unknown padding {padding!r}; choose from {', '.join(PADDINGS)}")
+        self.padding = padding
+        self.pad = [p for k in reversed(kernel) for p in ((k - 1) // 2, k // 2)]  # W, H, T order for F.pad
+        self.conv = nn.Conv3d(c_in, c_out, kernel, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if any(self.pad):
+            x = F.pad(x, self.pad, mode="reflect" if self.padding == "reflect" else "constant")
+        return self.conv(x)
+
+
+class ResBlock(nn.Module):
+    """h = conv(swish(GN(x))) twice, no bias; 1x1x1 shortcut when the width changes (spec Sec. 1.1)."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: tuple[int, int, int], padding: str):
+        super().__init__()
+        self.norm1, self.conv1 = group_norm(c_in), Conv(c_in, c_out, kernel, padding, bias=False)
+        self.norm2, self.conv2 = group_norm(c_out), Conv(c_out, c_out, kernel, padding, bias=False)
+        self.shortcut = nn.Identity() if c_in == c_out else nn.Conv3d(c_in, c_out, 1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.conv1(F.silu(self.norm1(x)))
+        h = self.conv2(F.silu(self.norm2(h)))
+        return h + self.shortcut(x)
+
+
+class Encoder(nn.Module):
+    def __init__(self, cfg: TokenizerConfig, temporal: bool):
+        super().__init__()
+        kt = 3 if temporal else 1
+        kernel, f, m = (kt, 3, 3), cfg.filters, cfg.channel_multipliers
+        self.conv_in = Conv(3, f * m[0], kernel, cfg.padding, bias=False)
+        blocks: list[nn.Module] = []
+        width = f * m[0]
+        for i, mult in enumerate(m):
+            for _ in range(cfg.num_res_blocks):
+                blocks.append(ResBlock(width, f * mult, kernel, cfg.padding))
+                width = f * mult
+            if i < len(m) - 1:  # average pooling, 3D where the temporal flag is set (shallow levels)
+                pool_t = 2 if (temporal and cfg.temporal_downsample[i]) else 1
+                blocks.append(nn.AvgPool3d((pool_t, 2, 2)))
+        blocks += [ResBlock(width, width, kernel, cfg.padding) for _ in range(cfg.num_res_blocks)]
+        self.blocks = nn.Sequential(*blocks)
+        self.norm_out = group_norm(width)
+        self.conv_out = nn.Conv3d(width, cfg.embedding_dim, 1)
+
+    def forward(self, video: torch.Tensor) -> torch.Tensor:
+        h = self.blocks(self.conv_in(video))  # [B, C, t, h, w]
+        return self.conv_out(F.silu(self.norm_out(h)))  # [B, D, t, h, w]
+
+
+class Upsample(nn.Module):
+    """Nearest-neighbour x2 in H, W (and T when temporal), then a conv keeping the width."""
+
+    def __init__(self, width: int, temporal: bool, kernel: tuple[int, int, int], padding: str):
+        super().__init__()
+        self.scale = (2 if temporal else 1, 2, 2)
+        self.conv = Conv(width, width, kernel, padding)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(F.interpolate(x, scale_factor=self.scale, mode="nearest"))
+
+
+class Decoder(nn.Module):
+    def __init__(self, cfg: TokenizerConfig, temporal: bool):
+        super().__init__()
+        kt = 3 if temporal else 1
+        kernel, f, m = (kt, 3, 3), cfg.filters, cfg.channel_multipliers
+        width = f * m[-1]
+        self.conv_in = Conv(cfg.embedding_dim, width, kernel, cfg.padding)
+        blocks: list[nn.Module] = [ResBlock(width, width, kernel, cfg.padding) for _ in range(cfg.num_res_blocks)]
+        for i in reversed(range(len(m))):
+            for _ in range(cfg.num_res_blocks):
+                blocks.append(ResBlock(width, f * m[i], kernel, cfg.padding))
+                width = f * m[i]
+            if i > 0:  # mirror of the encoder: spatial-only levels are undone first
+                blocks.append(Upsample(width, temporal and cfg.temporal_downsample[i - 1], kernel, cfg.padding))
+        self.blocks = nn.Sequential(*blocks)
+        self.norm_out = group_norm(width)
+        self.conv_out = Conv(width, 3, kernel, cfg.padding)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        h = self.blocks(self.conv_in(z))
+        return self.conv_out(F.silu(self.norm_out(h)))  # no output activation (spec Sec. 1.2)
+
+
+class VectorQuantizer(nn.Module):
+    """Plain VQ with a learned codebook, straight-through gradients and the entropy loss (spec Sec. 1.3)."""
+
+    def __init__(self, codebook_size: int, dim: int, commitment_weight: float = 0.25,
+                 entropy_weight: float = 0.1, entropy_temperature: float = 0.01):
+        super().__init__()
+        bound = math.sqrt(3.0 / codebook_size)  # variance scaling, fan_in = codebook size
+        self.codebook = nn.Parameter(torch.empty(codebook_size, dim).uniform_(-bound, bound))
+        self.commitment_weight, self.entropy_weight = commitment_weight, entropy_weight
+        self.entropy_temperature = entropy_temperature
+
+    def distances(self, x: torch.Tensor) -> torch.Tensor:
+        """Squared Euclidean distances [N, K] of latents x [N, D] to every code."""
+        e = self.codebook
+        return x.pow(2).sum(1, keepdim=True) - 2 * x @ e.t() + e.pow(2).sum(1)[None]
+
+    def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """z [B, D, t, h, w] -> (z_q with straight-through gradients, ids [B, t, h, w], losses)."""
+        b, _, t, h, w = z.shape
+        flat = rearrange(z, "b d t h w -> (b t h w) d")
+        d = self.distances(flat)
+        ids = d.argmin(1)
+        q = self.codebook[ids]
+        losses = {
+            "commitment": self.commitment_weight * F.mse_loss(flat, q.detach()),
+            "codebook": F.mse_loss(q, flat.detach()),
+        }
+        if self.entropy_weight > 0:  # sample entropy low (confident), average entropy high (all codes used)
+            logits = -d / self.entropy_temperature
+            probs = logits.softmax(1)
+            sample_entropy = -(probs * (logits + 1e-5).log_softmax(1)).sum(1).mean()
+            avg_probs = probs.mean(0)
+            avg_entropy = -(avg_probs * (avg_probs + 1e-5).log()).sum()
+            losses["entropy"] = self.entropy_weight * (sample_entropy - avg_entropy)
+        q = flat + (q - flat).detach()  # straight-through estimator
+        z_q = rearrange(q, "(b t h w) d -> b d t h w", b=b, t=t, h=h, w=w)
+        return z_q, rearrange(ids, "(b t h w) -> b t h w", b=b, t=t, h=h, w=w), losses
+
+    def lookup(self, ids: torch.Tensor) -> torch.Tensor:
+        """ids [B, t, h, w] -> z_q [B, D, t, h, w]."""
+        return rearrange(self.codebook[ids], "b t h w d -> b d t h w")
+
+
+class VQTokenizer(nn.Module):
+    """f_T: video -> token ids [B, t, h, w] and back (the 3D-VQ, or the per-frame 2D-VQ)."""
+
+    def __init__(self, cfg: TokenizerConfig, data: DataConfig):
+        super().__init__()
+        if cfg.kind not in KINDS:
+            raise ValueError(f"unknown tokenizer kind {cfg.kind!r}; choose from {', '.join(KINDS)}")
+        if len(cfg.temporal_downsample) != len(cfg.channel_multipliers) - 1:
+            raise ValueError(f"temporal_downsample needs {len(cfg.channel_multipliers) - 1} flags (one per "
+                             f"downsample), got {cfg.temporal_downsample}")
+        self.cfg, self.data = cfg, data
+        self.temporal = cfg.kind == "magvit3d"
+        s = 2 ** (len(cfg.channel_multipliers) - 1)
+        st = 2 ** sum(cfg.temporal_downsample) if self.temporal else 1
+        if data.resolution % s or data.num_frames % st:
+            raise ValueError(f"clips of {data.num_frames}x{data.resolution}x{data.resolution} are not divisible "
+                             f"by the compression {st}x{s}x{s}")
+        self.compression = (st, s, s)
+        self.latent_shape = (data.num_frames // st, data.resolution // s, data.resolution // s)
+        self.codebook_size = cfg.codebook_size
+        self.encoder = Encoder(cfg, self.temporal)
+        self.quantizer = VectorQuantizer(cfg.codebook_size, cfg.embedding_dim, cfg.commitment_weight,
+                                         cfg.entropy_weight)
+        self.decoder = Decoder(cfg, self.temporal)
+
+    def check_input(self, video: torch.Tensor) -> None:
+        check_video(video)
+        expected = (self.data.num_frames, self.data.resolution, self.data.resolution)
+        if tuple(video.shape[2:]) != expected:
+            raise ValueError(f"this tokenizer takes clips of T x H x W = {expected}, got {tuple(video.shape[2:])}")
+
+    def forward(self, video: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """video -> (reconstruction, ids, quantizer losses); gradients flow straight through the VQ."""
+        self.check_input(video)
+        z_q, ids, losses = self.quantizer(self.encoder(video))
+        return self.decoder(z_q), ids, losses
+
+    @torch.no_grad()
+    def encode(self, video: torch.Tensor) -> torch.Tensor:
+        """video [B, 3, T, H, W] in [0, 1] -> token ids [B, t, h, w] (long)."""
+        self.check_input(video)
+        return self.quantizer(self.encoder(video))[1]
+
+    @torch.no_grad()
+    def decode(self, ids: torch.Tensor) -> torch.Tensor:
+        """token ids [B, t, h, w] -> video [B, 3, T, H, W] (not clipped; clip for evaluation)."""
+        if ids.dtype not in (torch.int64, torch.int32) or ids.ndim != 4:
+            raise ValueError(f"ids must be an integer tensor [B, t, h, w], got {ids.dtype} {tuple(ids.shape)}")
+        if tuple(ids.shape[1:]) != self.latent_shape:
+            raise ValueError(f"ids must have latent shape {self.latent_shape}, got {tuple(ids.shape[1:])}")
+        if ids.min() < 0 or ids.max() >= self.codebook_size:
+            raise ValueError(f"token ids must lie in [0, {self.codebook_size}), "
+                             f"got [{int(ids.min())}, {int(ids.max())}]")
+        return self.decoder(self.quantizer.lookup(ids.long()))
+
+
+def build_tokenizer(cfg: TokenizerConfig, data: DataConfig) -> VQTokenizer:
+    """The tokenizer of ``cfg`` for clips of ``data`` (untrained)."""
+    return VQTokenizer(cfg, data)

@@ -1,0 +1,154 @@
+"""The 3D-VQ / 2D-VQ tokenizers: shapes, gradients, losses, inflation and input errors."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import torch
+
+from magvit import profiles
+from magvit.artifacts import ArtifactStore, ConfigMismatchError
+from magvit.config import DataConfig, TokenizerConfig
+from magvit.discriminator import Discriminator, LeCam
+from magvit.inflate import inflate_into, inflate_kernel
+from magvit.tokenizer_train import TokenizerKey, codebook_usage, get_tokenizer
+from magvit.vq import build_tokenizer
+
+SMALL = TokenizerConfig(filters=8, channel_multipliers=(1, 2, 2), codebook_size=32, embedding_dim=8,
+                        discriminator_filters=8, discriminator_multipliers=(2, 2))
+DATA = DataConfig(num_frames=16, resolution=16)
+
+
+@pytest.mark.parametrize("name", ["smoke", "cpu", "gpu", "paper"])
+@pytest.mark.parametrize("padding", ["reflect", "zeros"])
+def test_token_grid_for_every_profile(name, padding):
+    p = profiles.get(name, device="cpu")
+    with torch.device("meta"):
+        tok3d = build_tokenizer(replace(p.tokenizer, padding=padding), p.data)
+        tok2d = build_tokenizer(replace(p.tokenizer, padding=padding, kind="vq2d"), p.data)
+    t, h, w = tok3d.latent_shape
+    assert (t, h, w) == (p.data.num_frames // 4, p.data.resolution // tok3d.compression[1],
+                         p.data.resolution // tok3d.compression[2])
+    assert tok2d.latent_shape == (p.data.num_frames, h, w)  # per-frame: 4x longer sequence
+    expected = {"smoke": (4, 4, 4), "cpu": (4, 8, 8), "gpu": (4, 16, 16), "paper": (4, 16, 16)}[name]
+    assert (t, h, w) == expected
+
+
+def test_paper_tokenizer_size_matches_the_paper():
+    p = profiles.get("paper", device="cpu")
+    with torch.device("meta"):
+        tok = build_tokenizer(p.tokenizer, p.data)
+    params = sum(x.numel() for x in tok.parameters())
+    assert 38e6 < params < 44e6, params  # paper Tab. 6: 41M for the B tokenizer
+
+
+def test_roundtrip_shapes_and_dtypes():
+    tok = build_tokenizer(SMALL, DATA).eval()
+    video = torch.rand(2, 3, 16, 16, 16)
+    ids = tok.encode(video)
+    assert ids.dtype == torch.long and ids.shape == (2, 4, 4, 4)
+    assert 0 <= ids.min() and ids.max() < SMALL.codebook_size
+    out = tok.decode(ids)
+    assert out.shape == video.shape and out.dtype == torch.float32
+
+
+def test_straight_through_gradient_reaches_the_encoder():
+    tok = build_tokenizer(SMALL, DATA)
+    recon, _, losses = tok(torch.rand(2, 3, 16, 16, 16))
+    recon.pow(2).mean().backward()  # the reconstruction alone: only the straight-through path
+    assert tok.encoder.conv_in.conv.weight.grad.abs().sum() > 0
+
+
+def test_quantizer_picks_the_nearest_code():
+    tok = build_tokenizer(SMALL, DATA)
+    q = tok.quantizer
+    z = q.codebook[torch.tensor([3, 7, 3, 1])].T.reshape(1, SMALL.embedding_dim, 1, 2, 2) + 1e-4
+    _, ids, _ = q(z)
+    assert ids.flatten().tolist() == [3, 7, 3, 1]
+
+
+def test_lecam_on_a_hand_case():
+    lecam = LeCam(decay=0.5)
+    lecam.ema_real.fill_(0.5)
+    lecam.ema_fake.fill_(-1.0)
+    real, fake = torch.tensor([1.0, 2.0]), torch.tensor([0.0, -2.0])
+    # relu(mean D(x) - E_f)^2 + relu(E_r - mean D(x^))^2 = relu(1.5 + 1)^2 + relu(0.5 + 1)^2
+    assert lecam(real, fake).item() == pytest.approx(2.5**2 + 1.5**2)
+    lecam.update(real, fake)
+    assert lecam.ema_real.item() == pytest.approx(0.5 * 0.5 + 0.5 * 1.5)
+    assert lecam.ema_fake.item() == pytest.approx(0.5 * -1.0 + 0.5 * -1.0)
+
+
+def test_discriminator_output_shape():
+    d = Discriminator(SMALL, DATA)
+    assert d(torch.rand(3, 3, 16, 16, 16)).shape == (3,)
+
+
+@pytest.mark.parametrize("mode,padding", [("central", "reflect"), ("average", "reflect"), ("central", "zeros")])
+def test_inflated_3d_matches_2d_on_static_clips(mode, padding):
+    cfg2d = replace(SMALL, kind="vq2d", padding=padding)
+    cfg3d = replace(SMALL, kind="magvit3d", padding=padding)
+    torch.manual_seed(0)
+    tok2d, tok3d = build_tokenizer(cfg2d, DATA).eval(), build_tokenizer(cfg3d, DATA).eval()
+    counts = inflate_into(tok3d, tok2d.state_dict(), mode)
+    assert counts["inflated"] > 0 and counts["kept"] == 0
+    frame = torch.rand(2, 3, 1, 16, 16)
+    static = frame.expand(-1, -1, 16, -1, -1).contiguous()
+    with torch.no_grad():
+        z2d, z3d = tok2d.encoder(static), tok3d.encoder(static)  # [B, D, 16, 4, 4] and [B, D, 4, 4, 4]
+    for t in range(z3d.shape[2]):  # every latent frame of the 3D model equals the 2D per-frame features
+        torch.testing.assert_close(z3d[:, :, t], z2d[:, :, 0], rtol=1e-4, atol=1e-5)
+
+
+def test_central_inflation_first_conv_sees_only_its_frame():
+    tok2d = build_tokenizer(replace(SMALL, kind="vq2d"), DATA)
+    tok3d = build_tokenizer(SMALL, DATA)
+    inflate_into(tok3d, tok2d.state_dict(), "central")
+    video = torch.rand(1, 3, 16, 16, 16)
+    changed = video.clone()
+    changed[:, :, 6] = torch.rand(1, 3, 16, 16)
+    with torch.no_grad():
+        a, b = tok3d.encoder.conv_in(video), tok3d.encoder.conv_in(changed)
+    assert torch.equal(a[:, :, 5], b[:, :, 5]) and torch.equal(a[:, :, 7], b[:, :, 7])
+    assert not torch.equal(a[:, :, 6], b[:, :, 6])
+    w2d = torch.randn(4, 2, 1, 3, 3)
+    assert torch.allclose(inflate_kernel(w2d, 3, "average").sum(2, keepdim=True), w2d)
+    with pytest.raises(ValueError, match="unknown inflation"):
+        inflate_kernel(w2d, 3, "middle")
+
+
+def test_training_logs_every_loss_and_checkpoint_refuses_other_config(tmp_path):
+    p = profiles.get("smoke", device="cpu")
+    store = ArtifactStore(tmp_path)
+    tok, log = get_tokenizer(p, seed=0, store=store)
+    assert {"recon", "adversarial", "commitment", "codebook", "entropy", "disc", "r1", "lecam"} <= set(log.columns)
+    assert len(log) == p.tokenizer.steps and not tok.training
+    path = store.path("tokenizer_magvit3d", TokenizerKey(p.tokenizer, 16, p.data.resolution), 0)
+    other = TokenizerKey(replace(p.tokenizer, codebook_size=128), 16, p.data.resolution)
+    from magvit.artifacts import load_checkpoint
+
+    with pytest.raises(ConfigMismatchError, match=r"tokenizer.codebook_size: requested 128, checkpoint has 64"):
+        load_checkpoint(path, other)
+    usage = codebook_usage(tok.encode(torch.rand(2, 3, 16, 16, 16)), tok.codebook_size)
+    assert 0 < usage["codes_used"] <= 1 and 1 <= usage["perplexity"] <= tok.codebook_size
+
+
+def test_bad_input_is_named():
+    tok = build_tokenizer(SMALL, DATA)
+    with pytest.raises(ValueError, match="rank 4"):
+        tok.encode(torch.rand(3, 16, 16, 16))
+    with pytest.raises(ValueError, match="3 channels"):
+        tok.encode(torch.rand(1, 1, 16, 16, 16))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        tok.encode(torch.rand(1, 3, 16, 16, 16) * 255)
+    with pytest.raises(ValueError, match="clips of T x H x W"):
+        tok.encode(torch.rand(1, 3, 16, 32, 32))
+    with pytest.raises(ValueError, match="not divisible by the compression"):
+        build_tokenizer(SMALL, DataConfig(num_frames=16, resolution=18))
+    with pytest.raises(ValueError, match=r"token ids must lie in \[0, 32\)"):
+        tok.decode(torch.full((1, 4, 4, 4), 40))
+    with pytest.raises(ValueError, match="unknown tokenizer kind"):
+        build_tokenizer(replace(SMALL, kind="tats"), DATA)
+    with pytest.raises(ValueError, match="unknown padding"):
+        build_tokenizer(replace(SMALL, padding="circular"), DATA)
