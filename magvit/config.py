@@ -40,22 +40,26 @@ class TokenizerConfig:
     commitment_weight: float = 0.25
     entropy_weight: float = 0.1
     # losses (spec Sec. 1.4)
-    perceptual_weight: float = 0.1
+    # The paper's per-frame perceptual loss needs pretrained weights (VGG/ResNet-50) that cannot be
+    # downloaded here; its pluggable stand-in is not built yet, so the term is off (0) in every profile.
+    perceptual_weight: float = 0.0
     adversarial_weight: float = 0.1
     lecam_weight: float = 0.001  # paper: LeCam on; official configs: off (0)
     r1_weight: float = 10.0
     discriminator_filters: int = 16
     discriminator_multipliers: tuple[int, ...] = (2, 4, 4)
     # optimisation (spec Sec. 1.6)
-    steps: int = 600
-    batch_size: int = 8
-    lr: float = 1e-4
+    steps: int = 500
+    batch_size: int = 9  # split equally over the three benchmarks when dataset == "mix"
+    # paper/code: 1e-4 over ~37k steps; a few hundred CPU steps need a larger step size (measured:
+    # recon MSE 0.24 -> 0.08 in 60 steps at 1e-3)
+    lr: float = 1e-3
     beta1: float = 0.0
     beta2: float = 0.99
     warmup_steps: int = 50
     ema_decay: float = 0.999
     init: str = "scratch"  # "scratch" | "central" | "average" (2D->3D inflation, Tab. 7)
-    dataset: str = "shapes"
+    dataset: str = "mix"  # "mix" = equal share of pushbot, shapes, scenes (one tokenizer serves every table)
 
 
 @dataclass(frozen=True)
