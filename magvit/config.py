@@ -41,11 +41,16 @@ class TokenizerConfig:
     entropy_weight: float = 0.1
     # losses (spec Sec. 1.4)
     # The paper's per-frame perceptual loss needs pretrained weights (VGG/ResNet-50) that cannot be
-    # downloaded here; its pluggable stand-in is not built yet, so the term is off (0) in every profile.
+    # downloaded here. perceptual_network = "frame_net" uses a small frame network trained on the
+    # stand-in data (magvit.perceptual); a path to a TorchScript module plugs in real weights. The cpu
+    # profile keeps the term off (0) for budget; smoke/gpu/paper use the code's 0.1.
     perceptual_weight: float = 0.0
+    perceptual_network: str = "frame_net"
+    perceptual_steps: int = 150  # training steps of the frame network stand-in
     adversarial_weight: float = 0.1
     lecam_weight: float = 0.001  # paper: LeCam on; official configs: off (0)
     r1_weight: float = 10.0
+    r1_every: int = 1  # official code: every step; >1 = lazy R1 (StyleGAN2), scaled by r1_every
     discriminator_filters: int = 16
     discriminator_multipliers: tuple[int, ...] = (2, 4, 4)
     # optimisation (spec Sec. 1.6)
@@ -60,6 +65,7 @@ class TokenizerConfig:
     ema_decay: float = 0.999
     init: str = "scratch"  # "scratch" | "central" | "average" (2D->3D inflation, Tab. 7)
     dataset: str = "mix"  # "mix" = equal share of pushbot, shapes, scenes (one tokenizer serves every table)
+    table7_steps: int = 100  # steps of each Table 7 model (notebook 10; 2D pretraining gets the same)
 
 
 @dataclass(frozen=True)

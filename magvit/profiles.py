@@ -32,7 +32,7 @@ def smoke() -> Profile:
         tokenizer=TokenizerConfig(
             filters=8, channel_multipliers=(1, 2, 2), codebook_size=64, embedding_dim=16,
             discriminator_filters=8, discriminator_multipliers=(2, 2), steps=6, batch_size=3,
-            warmup_steps=2,
+            warmup_steps=2, perceptual_weight=0.1, perceptual_steps=4, table7_steps=4,
         ),
         transformer=TransformerConfig(
             num_layers=1, hidden=32, heads=2, mlp=64, dropout=0.0, steps=6, batch_size=4, warmup_steps=2,
@@ -66,7 +66,8 @@ def gpu() -> Profile:
         data=DataConfig(num_frames=16, resolution=64),
         tokenizer=TokenizerConfig(
             filters=32, codebook_size=512, embedding_dim=64, num_res_blocks=2,
-            discriminator_filters=32, steps=3000, batch_size=33, lr=3e-4,
+            discriminator_filters=32, steps=3000, batch_size=33, lr=3e-4, perceptual_weight=0.1,
+            perceptual_steps=1000, table7_steps=1500,
         ),
         transformer=TransformerConfig(
             num_layers=8, hidden=384, heads=6, mlp=1536, steps=5000, batch_size=64, lr=5e-4,
@@ -88,6 +89,8 @@ def paper() -> Profile:
             temporal_downsample=(True, True, False), codebook_size=1024, embedding_dim=256,
             discriminator_filters=64, discriminator_multipliers=(2, 4, 4, 4, 4),
             steps=37_000, batch_size=128, lr=1e-4, warmup_steps=74, ema_decay=0.999, dataset="ucf101",
+            # the paper's perceptual loss: pass real weights as perceptual_network=<TorchScript path>
+            perceptual_weight=0.1, table7_steps=37_000,
         ),
         transformer=TransformerConfig(
             num_layers=12, hidden=768, heads=12, mlp=3072, steps=75_000, batch_size=256,

@@ -4,13 +4,16 @@ Generator loss = MSE(x, x^) + w_adv * softplus(-D(x^)) + w_perc * perceptual + q
 Discriminator loss = softplus(-D(x)) + softplus(D(x^)) + w_r1 * R1(x) + w_lecam * LeCam.
 G and D are updated simultaneously from one forward pass, adversarially from step 0 (paper: "trained
 stably with GAN loss from the beginning"). The generator's EMA weights are the tokenizer every later
-stage uses. The perceptual term is not built yet: its weight is 0 in every profile (see config).
+stage uses. The perceptual feature network is pluggable (``magvit.perceptual``): real weights from a
+path, else a small frame network trained on the stand-in data. ``cfg.init`` = "central" / "average"
+first trains the 2D-VQ of the same widths on frames (the paper's ImageNet model's role) and inflates it.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import pandas as pd
 import torch
@@ -21,6 +24,8 @@ from magvit import data
 from magvit.artifacts import ArtifactStore
 from magvit.config import Profile, TokenizerConfig
 from magvit.discriminator import Discriminator, LeCam
+from magvit.inflate import inflate_into
+from magvit.perceptual import PerceptualLoss, load_feature_network
 from magvit.train import compound_lr, fit, set_lr
 from magvit.vq import VQTokenizer, build_tokenizer
 
@@ -36,7 +41,9 @@ class TokenizerKey:
 
 def r1_penalty(discriminator: nn.Module, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """mean_b sum |dD(x)/dx|^2 on real inputs (no 1/2, every step, as the official code); and D(x)."""
-    real = real.detach().requires_grad_(True)
+    # differentiate w.r.t. a non-leaf view of the input: same gradient, and torch's FLOP counter
+    # (benchmarks) cannot hook autograd.grad on a leaf
+    real = real.detach().requires_grad_(True) * 1.0
     logits = discriminator(real)
     (grad,) = torch.autograd.grad(logits.sum(), real, create_graph=True)
     return grad.pow(2).flatten(1).sum(1).mean(), logits
@@ -52,48 +59,71 @@ def ema_update(ema: nn.Module, model: nn.Module, decay: float, step: int) -> Non
         be.copy_(bm)
 
 
+def pretrained_2d(profile: Profile, cfg: TokenizerConfig, seed: int = 0,
+                  store: ArtifactStore | None = None) -> VQTokenizer:
+    """The 2D-VQ that initialises an inflated 3D-VQ (Tab. 7): same widths and steps, per-frame kernels,
+    trained on frames of all three benchmarks (the role ImageNet plays in the paper). Its discriminator
+    still sees clips; the 2D-VQ itself encodes every frame on its own."""
+    cfg_2d = replace(cfg, kind="vq2d", init="scratch", dataset="mix")
+    return get_tokenizer(profile, cfg_2d, seed, store)[0]
+
+
 def tokenizer_batch(cfg: TokenizerConfig, step: int, num_frames: int, resolution: int, seed: int) -> torch.Tensor:
     """The clips of one training step: ``cfg.dataset`` ("mix" = equal share of the three benchmarks)."""
     names = data.BENCHMARKS if cfg.dataset == "mix" else (cfg.dataset,)
     return data.mixed_batch(step, cfg.batch_size, num_frames, resolution, seed=seed, names=names)[0]
 
 
-def get_tokenizer(profile: Profile, cfg: TokenizerConfig | None = None, seed: int = 0,
-                  store: ArtifactStore | None = None) -> tuple[VQTokenizer, pd.DataFrame]:
-    """The trained tokenizer (EMA weights, eval mode) of ``cfg`` (default: the profile's), and its loss log."""
-    cfg = cfg or profile.tokenizer
+TrainStep = Callable[[torch.Tensor, int], dict[str, float]]
+
+
+def setup_training(profile: Profile, cfg: TokenizerConfig, seed: int = 0, store: ArtifactStore | None = None,
+                   ) -> tuple[dict[str, nn.Module], dict[str, torch.optim.Optimizer], TrainStep]:
+    """Models, optimisers and ``train_step(real [B, 3, T, H, W], step) -> logs`` of one tokenizer run
+    (the initialisation is seeded; ``cfg.init`` != "scratch" trains or loads the 2D-VQ first)."""
     dev = profile.device
-    key = TokenizerKey(cfg, profile.data.num_frames, profile.data.resolution)
+    if cfg.init not in ("scratch", "central", "average"):
+        raise ValueError(f"unknown init {cfg.init!r}; choose from scratch, central, average")
+    if cfg.init != "scratch" and cfg.kind != "magvit3d":
+        raise ValueError(f"inflation ({cfg.init}) initialises the MAGVIT 3D-VQ only, not {cfg.kind!r}")
+    state_2d = pretrained_2d(profile, cfg, seed, store).state_dict() if cfg.init != "scratch" else None
+    perceptual = (PerceptualLoss(load_feature_network(cfg.perceptual_network, profile, seed, store))
+                  if cfg.perceptual_weight > 0 else None)
     torch.manual_seed(seed)
     generator = build_tokenizer(cfg, profile.data).to(dev)
+    if state_2d is not None:
+        inflate_into(generator, state_2d, cfg.init)
     ema = copy.deepcopy(generator).requires_grad_(False)
     disc = Discriminator(cfg, profile.data).to(dev)
     lecam = LeCam().to(dev)
     opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
 
-    def step_fn(step: int) -> dict[str, float]:
-        real = tokenizer_batch(cfg, step, profile.data.num_frames, profile.data.resolution, seed).to(dev)
+    def train_step(real: torch.Tensor, step: int) -> dict[str, float]:
         lr = compound_lr(step, cfg.lr, cfg.warmup_steps, cfg.steps)
         set_lr(opt_g, lr)
         set_lr(opt_d, lr)
         recon, _, q_losses = generator(real)
-        # generator: reconstruction + non-saturating adversarial + quantizer terms
+        # generator: reconstruction + non-saturating adversarial + perceptual + quantizer terms
         recon_loss = F.mse_loss(recon, real)
         adv = F.softplus(-disc(recon)).mean() if cfg.adversarial_weight > 0 else recon.new_zeros(())
-        g_loss = recon_loss + cfg.adversarial_weight * adv + sum(q_losses.values())
-        # discriminator: BCE + R1 on reals + LeCam
+        perc = perceptual(real, recon) if perceptual is not None else recon.new_zeros(())
+        g_loss = recon_loss + cfg.adversarial_weight * adv + cfg.perceptual_weight * perc + sum(q_losses.values())
+        # discriminator: BCE + R1 on reals (every r1_every steps, scaled up to match: lazy R1) + LeCam
         if cfg.adversarial_weight > 0:
-            r1, logits_real = r1_penalty(disc, real)
+            if step % cfg.r1_every == 0:
+                r1, logits_real = r1_penalty(disc, real)
+            else:
+                r1, logits_real = real.new_zeros(()), disc(real)
             logits_fake = disc(recon.detach())
             lecam_loss = lecam(logits_real, logits_fake)
             d_loss = (F.softplus(-logits_real).mean() + F.softplus(logits_fake).mean()
-                      + cfg.r1_weight * r1 + cfg.lecam_weight * lecam_loss)
+                      + cfg.r1_every * cfg.r1_weight * r1 + cfg.lecam_weight * lecam_loss)
         opt_g.zero_grad()
         g_loss.backward(inputs=list(generator.parameters()))
         opt_g.step()
-        logs = {"loss": g_loss.item(), "recon": recon_loss.item(), "adversarial": adv.item(),
-                **{k: v.item() for k, v in q_losses.items()}}
+        logs = {"loss": g_loss.item(), "recon": recon_loss.item(), "perceptual": perc.item(),
+                "adversarial": adv.item(), **{k: v.item() for k, v in q_losses.items()}}
         if cfg.adversarial_weight > 0:
             opt_d.zero_grad()
             d_loss.backward(inputs=list(disc.parameters()))
@@ -103,11 +133,24 @@ def get_tokenizer(profile: Profile, cfg: TokenizerConfig | None = None, seed: in
         ema_update(ema, generator, cfg.ema_decay, step)
         return logs
 
-    log = fit(f"tokenizer_{cfg.kind}", key, seed,
-              {"generator": generator, "ema": ema, "discriminator": disc, "lecam": lecam},
-              {"g": opt_g, "d": opt_d}, step_fn, cfg.steps, store=store,
-              checkpoint_every=profile.checkpoint_every, device=dev, desc=f"tokenizer ({cfg.kind})")
-    return ema.eval(), log
+    modules = {"generator": generator, "ema": ema, "discriminator": disc, "lecam": lecam}
+    return modules, {"g": opt_g, "d": opt_d}, train_step
+
+
+def get_tokenizer(profile: Profile, cfg: TokenizerConfig | None = None, seed: int = 0,
+                  store: ArtifactStore | None = None) -> tuple[VQTokenizer, pd.DataFrame]:
+    """The trained tokenizer (EMA weights, eval mode) of ``cfg`` (default: the profile's), and its loss log."""
+    cfg = cfg or profile.tokenizer
+    key = TokenizerKey(cfg, profile.data.num_frames, profile.data.resolution)
+    modules, optimizers, train_step = setup_training(profile, cfg, seed, store)
+
+    def step_fn(step: int) -> dict[str, float]:
+        real = tokenizer_batch(cfg, step, profile.data.num_frames, profile.data.resolution, seed)
+        return train_step(real.to(profile.device), step)
+
+    log = fit(f"tokenizer_{cfg.kind}", key, seed, modules, optimizers, step_fn, cfg.steps, store=store,
+              checkpoint_every=profile.checkpoint_every, device=profile.device, desc=f"tokenizer ({cfg.kind})")
+    return modules["ema"].eval(), log
 
 
 @torch.no_grad()

@@ -22,7 +22,7 @@ from magvit.config import DataConfig, TokenizerConfig
 from magvit.video import check_video
 
 PADDINGS = ("reflect", "zeros")
-KINDS = ("magvit3d", "vq2d")
+KINDS = ("magvit3d", "vq2d", "tats3d")  # tats3d: the TATS-style baseline (magvit/tats.py)
 
 
 def group_norm(channels: int) -> nn.GroupNorm:
@@ -180,7 +180,7 @@ class VQTokenizer(nn.Module):
             raise ValueError(f"temporal_downsample needs {len(cfg.channel_multipliers) - 1} flags (one per "
                              f"downsample), got {cfg.temporal_downsample}")
         self.cfg, self.data = cfg, data
-        self.temporal = cfg.kind == "magvit3d"
+        self.temporal = cfg.kind != "vq2d"
         s = 2 ** (len(cfg.channel_multipliers) - 1)
         st = 2 ** sum(cfg.temporal_downsample) if self.temporal else 1
         if data.resolution % s or data.num_frames % st:
@@ -189,10 +189,14 @@ class VQTokenizer(nn.Module):
         self.compression = (st, s, s)
         self.latent_shape = (data.num_frames // st, data.resolution // s, data.resolution // s)
         self.codebook_size = cfg.codebook_size
-        self.encoder = Encoder(cfg, self.temporal)
+        if cfg.kind == "tats3d":
+            from magvit.tats import TATSDecoder, TATSEncoder  # tats builds on this module's blocks
+
+            self.encoder, self.decoder = TATSEncoder(cfg), TATSDecoder(cfg)
+        else:
+            self.encoder, self.decoder = Encoder(cfg, self.temporal), Decoder(cfg, self.temporal)
         self.quantizer = VectorQuantizer(cfg.codebook_size, cfg.embedding_dim, cfg.commitment_weight,
                                          cfg.entropy_weight)
-        self.decoder = Decoder(cfg, self.temporal)
 
     def check_input(self, video: torch.Tensor) -> None:
         check_video(video)

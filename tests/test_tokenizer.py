@@ -149,6 +149,113 @@ def test_bad_input_is_named():
     with pytest.raises(ValueError, match=r"token ids must lie in \[0, 32\)"):
         tok.decode(torch.full((1, 4, 4, 4), 40))
     with pytest.raises(ValueError, match="unknown tokenizer kind"):
-        build_tokenizer(replace(SMALL, kind="tats"), DATA)
+        build_tokenizer(replace(SMALL, kind="tats"), DATA)  # (the baseline is "tats3d")
     with pytest.raises(ValueError, match="unknown padding"):
         build_tokenizer(replace(SMALL, padding="circular"), DATA)
+
+
+def test_tats_baseline_has_the_same_token_grid_but_its_own_design():
+    tats = build_tokenizer(replace(SMALL, kind="tats3d", padding="zeros"), DATA)
+    magvit = build_tokenizer(SMALL, DATA)
+    assert tats.latent_shape == magvit.latent_shape == (4, 4, 4)
+    kinds = {type(m).__name__ for m in tats.modules()}
+    assert "ConvTranspose3d" in kinds and "AvgPool3d" not in kinds  # strided / transposed convs, no pooling
+    strided = [m for m in tats.encoder.modules() if isinstance(m, torch.nn.Conv3d) and m.stride != (1, 1, 1)]
+    assert [m.stride for m in strided] == [(2, 2, 2), (2, 2, 2)]
+    video = torch.rand(2, 3, 16, 16, 16)
+    ids = tats.encode(video)
+    assert ids.shape == (2, 4, 4, 4) and tats.decode(ids).shape == video.shape
+
+
+def test_perceptual_loss_is_zero_on_equal_clips_and_grows_with_distortion():
+    from magvit.perceptual import FrameNet, PerceptualLoss
+
+    torch.manual_seed(0)
+    loss = PerceptualLoss(FrameNet(widths=(8, 8)))
+    real = torch.rand(2, 3, 4, 16, 16)
+    assert loss(real, real).item() == 0.0
+    slight, strong = (real + 0.05 * torch.randn_like(real)).clamp(0, 1), torch.rand_like(real)
+    assert 0 < loss(real, slight).item() < loss(real, strong).item()
+    fake = strong.requires_grad_(True)
+    loss(real, fake).backward()
+    assert fake.grad is not None and fake.grad.abs().sum() > 0
+    assert all(p.grad is None for p in loss.network.parameters())  # the feature network stays frozen
+    with pytest.raises(ValueError, match="clips of equal shape"):
+        loss(real, real[:, :, :2])
+
+
+def test_perceptual_network_is_pluggable(tmp_path):
+    from magvit.perceptual import PerceptualLoss, load_feature_network
+
+    p = profiles.get("smoke", device="cpu")
+    with pytest.raises(FileNotFoundError, match="neither 'frame_net' nor an existing file.*TorchScript"):
+        load_feature_network(str(tmp_path / "vgg.pt"), p)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Flatten(), torch.nn.LazyLinear(5))
+    net(torch.rand(1, 3, 16, 16))
+    torch.jit.trace(net, torch.rand(1, 3, 16, 16)).save(str(tmp_path / "net.pt"))
+    plugged = load_feature_network(str(tmp_path / "net.pt"), p)
+    real = torch.rand(1, 3, 2, 16, 16)
+    assert PerceptualLoss(plugged)(real, real).item() == 0.0 and PerceptualLoss(plugged)(real, 1 - real) > 0
+
+
+def test_inflated_init_starts_from_the_trained_2d_model(tmp_path):
+    """init="central" trains the 2D-VQ first and inflates it; with lr 0 the 3D model keeps that start."""
+    from magvit.tokenizer_train import pretrained_2d
+
+    p = profiles.get("smoke", device="cpu")
+    store = ArtifactStore(tmp_path)
+    cfg = replace(p.tokenizer, init="central", lr=0.0, perceptual_weight=0.0)
+    tok3d, log = get_tokenizer(p, cfg, seed=0, store=store)
+    tok2d = pretrained_2d(p, cfg, seed=0, store=store)
+    w2d, w3d = tok2d.encoder.conv_in.conv.weight, tok3d.encoder.conv_in.conv.weight  # [o, i, 1|3, 3, 3]
+    assert torch.equal(w3d[:, :, 1], w2d[:, :, 0]) and not w3d[:, :, [0, 2]].any()
+    with pytest.raises(ValueError, match="inflation .* initialises the MAGVIT 3D-VQ only"):
+        get_tokenizer(p, replace(cfg, kind="tats3d"), store=store)
+    with pytest.raises(ValueError, match="unknown init 'imagenet'"):
+        get_tokenizer(p, replace(cfg, init="imagenet"), store=store)
+
+
+def test_training_with_the_perceptual_stand_in_logs_it(tmp_path):
+    p = profiles.get("smoke", device="cpu")
+    assert p.tokenizer.perceptual_weight > 0
+    _, log = get_tokenizer(p, seed=0, store=ArtifactStore(tmp_path))
+    assert (log["perceptual"] > 0).all()
+
+
+def test_token_consistency_reflect_vs_zero_padding_on_flat_content():
+    """Flat content looks the same everywhere under reflect padding (every token equal, consistency 1);
+    zero padding darkens the border, so shifted border tokens differ: the mechanism behind C10."""
+    from magvit.tokenizer_ablation import token_consistency
+
+    flat = torch.full((1, 3, 16, 16, 20), 0.5)
+    torch.manual_seed(0)
+    reflect = build_tokenizer(SMALL, DATA).eval()  # stride 4 in H, W
+    torch.manual_seed(0)
+    zeros = build_tokenizer(replace(SMALL, padding="zeros"), DATA).eval()
+    assert token_consistency(reflect, flat, 4)["equal_all"] == 1.0
+    assert token_consistency(zeros, flat, 4)["equal_border"] < 1.0
+    noise = token_consistency(reflect, torch.rand(2, 3, 16, 16, 20), 4)
+    assert 0 <= noise["equal_all"] <= 1 and set(noise) >= {"equal_border", "equal_interior"}
+    with pytest.raises(ValueError, match="multiple of the token stride 4"):
+        token_consistency(reflect, torch.rand(1, 3, 16, 16, 19), 3)
+    with pytest.raises(ValueError, match="wide clips must be"):
+        token_consistency(reflect, torch.rand(1, 3, 16, 16, 16), 4)
+
+
+def test_table7_configs_and_claims():
+    import pandas as pd
+
+    from magvit.tokenizer_ablation import table7_claims, table7_configs
+
+    cfgs = table7_configs(profiles.get("cpu", device="cpu"))
+    assert cfgs["MAGVIT 3D-VQ-L"].filters == 2 * cfgs["MAGVIT 3D-VQ-B"].filters
+    assert {c.steps for c in cfgs.values()} == {cfgs["2D-VQ"].table7_steps}
+    assert cfgs["TATS 3D-VQ"].padding == "zeros" and cfgs["MAGVIT 3D-VQ-B"].padding == "reflect"
+    table = pd.DataFrame({"model": ["2D-VQ", "MAGVIT 3D-VQ-B", "MAGVIT 3D-VQ-L", "MAGVIT 3D-VQ-B average",
+                                    "MAGVIT 3D-VQ-B central"],
+                          "fvd_proxy": [10.0, 5.0, 6.0, 4.0, 3.9], "fvd_low": [9.0, 4.0, 5.5, 3.5, 3.0],
+                          "fvd_high": [11.0, 6.0, 7.0, 4.5, 4.6]})
+    consistency = pd.DataFrame({"padding": ["reflect", "zeros"], "equal_all": [0.5, 0.4], "low": [0.45, 0.3],
+                                "high": [0.55, 0.5]})
+    verdicts = table7_claims(table, consistency).set_index("claim")["verdict"]
+    assert verdicts.to_dict() == {"C4": "reproduced", "C5": "partly", "C6": "not reproduced", "C10": "partly"}

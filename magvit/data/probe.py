@@ -1,8 +1,9 @@
-"""A small probe that measures how much of the ``shapes`` class one frame vs the whole clip reveals.
+"""A small probe that measures how much of a label the first k frames of a clip reveal.
 
-The benchmark is useful only if the motion, not the appearance, carries the class (the role UCF-101
-and SSv2 play in the paper): a classifier that sees one frame must stay near chance while the same
-classifier on the clip does not.
+The stand-ins are useful only if motion, not appearance, carries what the paper's tasks need:
+``shapes`` (UCF-101 / SSv2's role) must be near chance from one frame and not from the clip, and
+``scenes`` (Kinetics-600's role, 5 condition frames) must hide its camera velocity in one frame
+and reveal it in five.
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from magvit import data
+from magvit.data.procedural import NUM_DIRECTIONS, NUM_SPEEDS
+
+# classes of each label key ("label": the benchmark's own class count)
+LABEL_CLASSES = {"label": None, "speed": NUM_SPEEDS, "direction": NUM_DIRECTIONS}
 
 
 def video_trunk(width: int = 32) -> nn.Sequential:
@@ -38,28 +43,48 @@ def with_differences(video: torch.Tensor) -> torch.Tensor:
     return torch.cat([video[:, :, 1:], 4 * diff], 1)
 
 
-def class_probe(view: str = "clip", steps: int = 150, resolution: int = 16, num_train: int = 1536,
-                num_test: int = 384, batch_size: int = 32, seed: int = 0) -> float:
-    """Held-out ``shapes`` accuracy of the probe trained on the clip or on frame 0 repeated."""
-    if view not in ("clip", "frame"):
-        raise ValueError(f"view must be 'clip' or 'frame', got {view!r}")
-    generator = torch.Generator().manual_seed(seed)
-    x_train, y_train = data.get_batch(data.load("shapes", "train", resolution=resolution, seed=seed),
-                                      range(num_train))
-    x_test, y_test = data.get_batch(data.load("shapes", "test", resolution=resolution, seed=seed),
-                                    range(num_test))
-    if view == "frame":  # one frame, repeated: no motion can be seen
-        x_train, x_test = (x[:, :, :1].expand_as(x) for x in (x_train, x_test))
-    x_train, x_test = with_differences(x_train), with_differences(x_test)
+def frozen_after(video: torch.Tensor, visible_frames: int) -> torch.Tensor:
+    """[B, 3, T, H, W] -> the same clip with every frame after ``visible_frames`` replaced by the last
+    visible one: it shows exactly the first ``visible_frames`` frames (1 = a still image)."""
+    num_frames = video.shape[2]
+    if not 1 <= visible_frames <= num_frames:
+        raise ValueError(f"visible_frames must be in [1, {num_frames}], got {visible_frames}")
+    keep = torch.arange(num_frames).clamp(max=visible_frames - 1)
+    return video[:, :, keep]
+
+
+def label_probe(name: str = "shapes", label: str = "label", visible_frames: int | None = None,
+                steps: int = 150, num_frames: int = 16, resolution: int = 16, width: int = 32,
+                num_train: int = 1536, num_test: int = 384, batch_size: int = 32, seed: int = 0,
+                device: torch.device | str = "cpu") -> float:
+    """Held-out accuracy of the probe predicting ``labels[label]`` of benchmark ``name`` from the
+    first ``visible_frames`` frames of each clip (None = all of them).
+
+    Train and test clips come from the disjoint train and test splits, so the accuracy measures what
+    the visible frames reveal about the label, not memorisation.
+    """
+    if label not in LABEL_CLASSES:
+        raise ValueError(f"unknown label {label!r}; choose from {', '.join(LABEL_CLASSES)}")
+    visible_frames = num_frames if visible_frames is None else visible_frames
+    x_train, y_train = data.get_batch(data.load(name, "train", num_frames, resolution, seed), range(num_train))
+    x_test, y_test = data.get_batch(data.load(name, "test", num_frames, resolution, seed), range(num_test))
+    y_train, y_test = y_train[label].to(device), y_test[label].to(device)
+    if (y_train < 0).any():
+        raise ValueError(f"{name!r} has no {label!r} label (it is -1, not applicable)")
+    num_classes = data.num_classes(name) if label == "label" else LABEL_CLASSES[label]
+    # [N, 6, T-1, H, W]: what the probe sees, frozen after the visible frames
+    x_train, x_test = (with_differences(frozen_after(x, visible_frames)).to(device) for x in (x_train, x_test))
     torch.manual_seed(seed)
-    net = probe_net(data.num_classes("shapes"))
+    generator = torch.Generator().manual_seed(seed)
+    net = probe_net(num_classes, width).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
-    for _ in tqdm(range(steps), desc=f"probe ({view})", mininterval=2.0, leave=False):
-        idx = torch.randint(0, num_train, (batch_size,), generator=generator)
-        loss = nn.functional.cross_entropy(net(x_train[idx]), y_train["label"][idx])
+    for _ in tqdm(range(steps), desc=f"probe {name}.{label} ({visible_frames} frames)", mininterval=2.0,
+                  leave=False):
+        idx = torch.randint(0, num_train, (batch_size,), generator=generator).to(device)
+        loss = nn.functional.cross_entropy(net(x_train[idx]), y_train[idx])
         opt.zero_grad()
         loss.backward()
         opt.step()
     net.eval()
     with torch.inference_mode():
-        return float((net(x_test).argmax(1) == y_test["label"]).float().mean())
+        return float((net(x_test).argmax(1) == y_test).float().mean())

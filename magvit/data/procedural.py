@@ -97,6 +97,9 @@ def to_uint8(canvas: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(canvas * 255.0), 0, 255).astype(np.uint8)
 
 
+NUM_SPEEDS, NUM_DIRECTIONS = 3, 4  # buckets of the "speed" and "direction" labels
+
+
 def speed_bucket(speed: float, edges: tuple[float, float]) -> int:
     return int(np.searchsorted(edges, speed))
 

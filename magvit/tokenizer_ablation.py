@@ -1,0 +1,142 @@
+"""Table 7 (tokenizer ablation) and the padding-consistency test of Sec. 3.1 (claims C4, C5, C6, C10).
+
+Every Table 7 model trains the same number of steps (``TokenizerConfig.table7_steps``) on ``shapes``
+clips (UCF-101's role) with the profile's recipe (GAN + LeCam, the same perceptual stand-in), and is
+judged by reconstruction FVD (proxy) and IS (proxy) on held-out ``shapes`` clips. "B" and "L" are half
+and full base width of the profile's tokenizer (paper: 64 and 128 filters). The 2D-VQ and the TATS-style
+model use the B widths, as the inflated models do, so the rows differ in design, not in size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import torch
+
+from magvit import data
+from magvit.artifacts import ArtifactStore
+from magvit.config import Profile, TokenizerConfig
+from magvit.metrics import ProxyEvaluator, inception_score, proxy_fvd
+from magvit.tokenizer_train import get_tokenizer, reconstruct
+from magvit.verdicts import Estimate, beats, chain
+from magvit.vq import VQTokenizer
+
+# our row -> (the paper's tokenizer, the paper's init) in results/paper/table7_tokenizer.csv
+PAPER_ROWS = {
+    "2D-VQ": ("MaskGIT 2D-VQ", "scratch"),
+    "TATS 3D-VQ": ("TATS 3D-VQ", "scratch"),
+    "MAGVIT 3D-VQ-B": ("MAGVIT 3D-VQ-B", "scratch"),
+    "MAGVIT 3D-VQ-L": ("MAGVIT 3D-VQ-L", "scratch"),
+    "MAGVIT 3D-VQ-B average": ("MAGVIT 3D-VQ-B", "imagenet-average-inflation"),
+    "MAGVIT 3D-VQ-B central": ("MAGVIT 3D-VQ-B", "imagenet-central-inflation"),
+}
+
+
+def table7_configs(profile: Profile) -> dict[str, TokenizerConfig]:
+    """The tokenizers of Table 7 (plus "MAGVIT 3D-VQ-B zeros", the zero-padding twin for C10)."""
+    base = profile.tokenizer
+    steps = base.table7_steps
+    large = replace(base, dataset="shapes", steps=steps, warmup_steps=min(base.warmup_steps, max(1, steps // 5)))
+    small = replace(large, filters=max(8, large.filters // 2), discriminator_filters=max(8, large.filters // 2))
+    return {
+        "2D-VQ": replace(small, kind="vq2d"),
+        "TATS 3D-VQ": replace(small, kind="tats3d", padding="zeros"),
+        "MAGVIT 3D-VQ-B": small,
+        "MAGVIT 3D-VQ-L": large,
+        "MAGVIT 3D-VQ-B average": replace(small, init="average"),
+        "MAGVIT 3D-VQ-B central": replace(small, init="central"),
+        "MAGVIT 3D-VQ-B zeros": replace(small, padding="zeros"),
+    }
+
+
+def reconstruction_quality(tokenizer: VQTokenizer, evaluator: ProxyEvaluator, video: torch.Tensor,
+                           num_bootstrap: int, seed: int = 0) -> dict[str, float]:
+    """Reconstruction FVD (proxy) with its bootstrap interval and IS (proxy) with its split std."""
+    recon = reconstruct(tokenizer, video)
+    fvd = proxy_fvd(evaluator, video, recon, num_bootstrap, seed)
+    is_mean, is_std = inception_score(evaluator.class_probs(recon))
+    is_real, _ = inception_score(evaluator.class_probs(video))
+    return {"fvd_proxy": fvd.value, "fvd_low": fvd.low, "fvd_high": fvd.high, "is_proxy": is_mean,
+            "is_std": is_std, "is_proxy_real": is_real, "num_clips": fvd.n_real}
+
+
+def token_consistency(tokenizer: VQTokenizer, wide: torch.Tensor, shift: int) -> dict[str, float]:
+    """How often the same content gets the same token at a different position (Sec. 3.1, C10).
+
+    ``wide`` clips [B, 3, T, H, W + shift] are cropped to two windows ``shift`` pixels apart; the
+    content at token column j of the shifted window is the content at column j + shift / stride of the
+    first. Returns the share of equal ids over all corresponding positions, and over the positions
+    where either window's token touches the image border (where padding decides what the model sees).
+    """
+    stride = tokenizer.compression[2]
+    res = tokenizer.data.resolution
+    if shift % stride or not 0 < shift < res:
+        raise ValueError(f"shift must be a positive multiple of the token stride {stride} below {res}, got {shift}")
+    if wide.shape[-1] != res + shift or wide.shape[-2] != res:
+        raise ValueError(f"wide clips must be H x (W + shift) = {res} x {res + shift}, got {tuple(wide.shape[-2:])}")
+    d = shift // stride
+    ids_a = tokenizer.encode(wide[..., :res])[..., d:]  # [B, t, h, w - d]
+    ids_b = tokenizer.encode(wide[..., shift:])[..., :-d]
+    equal = ids_a == ids_b
+    w = equal.shape[-1]
+    # column j is at the border in window b (j = 0) or in window a (j + d = w_total - 1, i.e. j = w - 1),
+    # and rows 0 / h-1 touch the top and bottom border in both
+    border = torch.zeros(equal.shape[-2:], dtype=torch.bool)
+    border[:, [0, w - 1]] = True
+    border[[0, -1], :] = True
+    return {"shift_px": shift, "equal_all": float(equal.float().mean()),
+            "equal_border": float(equal[..., border].float().mean()),
+            "equal_interior": float(equal[..., ~border].float().mean()) if (~border).any() else float("nan")}
+
+
+def wide_shapes_clips(profile: Profile, num: int, shift: int, seed: int = 0) -> torch.Tensor:
+    """Held-out ``shapes`` clips rendered at (R + shift)^2, cropped to R x (R + shift): one scene, two windows."""
+    r = profile.data.resolution
+    video, _ = data.get_batch(data.load("shapes", "test", profile.data.num_frames, r + shift, seed), range(num))
+    return video[..., :r, :]
+
+
+def table7_claims(table: pd.DataFrame, consistency: pd.DataFrame) -> pd.DataFrame:
+    """Verdict inputs for C4, C5, C6 (lower FVD (proxy) is better) and C10 (higher consistency is better)."""
+    est = {row.model: Estimate(row.fvd_proxy, row.fvd_low, row.fvd_high) for row in table.itertuples()}
+
+    def show(*models: str) -> str:
+        return "; ".join(f"{m}: {est[m].value:.2f} [{est[m].low:.2f}, {est[m].high:.2f}]" for m in models)
+
+    rows = [
+        ("C4", "3D-VQ-B beats 2D-VQ (4x more compression)", show("MAGVIT 3D-VQ-B", "2D-VQ"),
+         beats(est["MAGVIT 3D-VQ-B"], est["2D-VQ"])),
+        ("C5", "central < average < scratch (B)",
+         show("MAGVIT 3D-VQ-B central", "MAGVIT 3D-VQ-B average", "MAGVIT 3D-VQ-B"),
+         chain([est["MAGVIT 3D-VQ-B central"], est["MAGVIT 3D-VQ-B average"], est["MAGVIT 3D-VQ-B"]])),
+        ("C6", "3D-VQ-L beats 3D-VQ-B (scratch)", show("MAGVIT 3D-VQ-L", "MAGVIT 3D-VQ-B"),
+         beats(est["MAGVIT 3D-VQ-L"], est["MAGVIT 3D-VQ-B"])),
+    ]
+    c = consistency.set_index("padding")
+    # the consistency interval is over clips (std error of the per-clip share x 1.96)
+    reflect = Estimate(c.loc["reflect", "equal_all"], c.loc["reflect", "low"], c.loc["reflect", "high"])
+    zeros = Estimate(c.loc["zeros", "equal_all"], c.loc["zeros", "low"], c.loc["zeros", "high"])
+    rows.append(("C10", "reflect padding gives more equal tokens for shifted content than zero padding",
+                 f"reflect: {reflect.value:.3f} [{reflect.low:.3f}, {reflect.high:.3f}]; zeros: {zeros.value:.3f} "
+                 f"[{zeros.low:.3f}, {zeros.high:.3f}]", beats(reflect, zeros, lower_is_better=False)))
+    return pd.DataFrame(rows, columns=["claim", "comparison", "ours", "verdict"])
+
+
+def consistency_interval(tokenizer: VQTokenizer, wide: torch.Tensor, shift: int) -> dict[str, float]:
+    """``token_consistency`` with a 95% normal interval over clips for the overall share."""
+    per_clip = np.array([token_consistency(tokenizer, wide[i:i + 1], shift)["equal_all"] for i in range(len(wide))])
+    out = token_consistency(tokenizer, wide, shift)
+    half = 1.96 * per_clip.std(ddof=1) / np.sqrt(len(per_clip)) if len(per_clip) > 1 else 0.0
+    out.update(low=max(0.0, out["equal_all"] - half), high=min(1.0, out["equal_all"] + half))
+    return out
+
+
+def train_table7(profile: Profile, seed: int = 0, store: ArtifactStore | None = None,
+                 ) -> tuple[dict[str, VQTokenizer], dict[str, pd.DataFrame]]:
+    """Train (or load from the cache) every Table 7 tokenizer; returns models and loss logs by row name."""
+    models, logs = {}, {}
+    for name, cfg in table7_configs(profile).items():
+        models[name], logs[name] = get_tokenizer(profile, cfg, seed, store)
+    return models, logs
