@@ -62,13 +62,13 @@ def reconstruction_quality(tokenizer: VQTokenizer, evaluator: ProxyEvaluator, vi
             "is_std": is_std, "is_proxy_real": is_real, "num_clips": fvd.n_real}
 
 
-def token_consistency(tokenizer: VQTokenizer, wide: torch.Tensor, shift: int) -> dict[str, float]:
-    """How often the same content gets the same token at a different position (Sec. 3.1, C10).
+def shifted_token_match(tokenizer: VQTokenizer, wide: torch.Tensor, shift: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Equal-token map of the same content at two positions (Sec. 3.1, C10) and its border mask.
 
     ``wide`` clips [B, 3, T, H, W + shift] are cropped to two windows ``shift`` pixels apart; the
     content at token column j of the shifted window is the content at column j + shift / stride of the
-    first. Returns the share of equal ids over all corresponding positions, and over the positions
-    where either window's token touches the image border (where padding decides what the model sees).
+    first. Returns ``equal`` [B, t, h, w - shift / stride] (bool) and ``border`` [h, w - shift / stride]:
+    positions where either window's token touches the image border (where padding decides what it sees).
     """
     stride = tokenizer.compression[2]
     res = tokenizer.data.resolution
@@ -81,14 +81,24 @@ def token_consistency(tokenizer: VQTokenizer, wide: torch.Tensor, shift: int) ->
     ids_b = tokenizer.encode(wide[..., shift:])[..., :-d]
     equal = ids_a == ids_b
     w = equal.shape[-1]
-    # column j is at the border in window b (j = 0) or in window a (j + d = w_total - 1, i.e. j = w - 1),
-    # and rows 0 / h-1 touch the top and bottom border in both
-    border = torch.zeros(equal.shape[-2:], dtype=torch.bool)
+    # column j is at the border in window b (j = 0) or in window a (j = w - 1); rows 0 and h - 1 in both
+    border = torch.zeros(equal.shape[-2:], dtype=torch.bool, device=equal.device)
     border[:, [0, w - 1]] = True
     border[[0, -1], :] = True
-    return {"shift_px": shift, "equal_all": float(equal.float().mean()),
+    return equal, border
+
+
+def token_consistency(tokenizer: VQTokenizer, wide: torch.Tensor, shift: int) -> dict[str, float]:
+    """Share of equal token ids for shifted content: over all corresponding positions, at the border, inside,
+    with a 95% normal interval over clips for the overall share (``low``, ``high``)."""
+    equal, border = shifted_token_match(tokenizer, wide, shift)
+    per_clip = equal.flatten(1).float().mean(1).cpu().numpy()
+    share = float(per_clip.mean())
+    half = 1.96 * per_clip.std(ddof=1) / np.sqrt(len(per_clip)) if len(per_clip) > 1 else 0.0
+    return {"shift_px": shift, "equal_all": share, "low": max(0.0, share - half), "high": min(1.0, share + half),
             "equal_border": float(equal[..., border].float().mean()),
-            "equal_interior": float(equal[..., ~border].float().mean()) if (~border).any() else float("nan")}
+            "equal_interior": float(equal[..., ~border].float().mean()) if (~border).any() else float("nan"),
+            "clips": len(per_clip)}
 
 
 def wide_shapes_clips(profile: Profile, num: int, shift: int, seed: int = 0) -> torch.Tensor:
@@ -115,22 +125,13 @@ def table7_claims(table: pd.DataFrame, consistency: pd.DataFrame) -> pd.DataFram
          beats(est["MAGVIT 3D-VQ-L"], est["MAGVIT 3D-VQ-B"])),
     ]
     c = consistency.set_index("padding")
-    # the consistency interval is over clips (std error of the per-clip share x 1.96)
+    # the consistency interval is over clips (1.96 x the standard error of the per-clip share)
     reflect = Estimate(c.loc["reflect", "equal_all"], c.loc["reflect", "low"], c.loc["reflect", "high"])
     zeros = Estimate(c.loc["zeros", "equal_all"], c.loc["zeros", "low"], c.loc["zeros", "high"])
     rows.append(("C10", "reflect padding gives more equal tokens for shifted content than zero padding",
                  f"reflect: {reflect.value:.3f} [{reflect.low:.3f}, {reflect.high:.3f}]; zeros: {zeros.value:.3f} "
                  f"[{zeros.low:.3f}, {zeros.high:.3f}]", beats(reflect, zeros, lower_is_better=False)))
     return pd.DataFrame(rows, columns=["claim", "comparison", "ours", "verdict"])
-
-
-def consistency_interval(tokenizer: VQTokenizer, wide: torch.Tensor, shift: int) -> dict[str, float]:
-    """``token_consistency`` with a 95% normal interval over clips for the overall share."""
-    per_clip = np.array([token_consistency(tokenizer, wide[i:i + 1], shift)["equal_all"] for i in range(len(wide))])
-    out = token_consistency(tokenizer, wide, shift)
-    half = 1.96 * per_clip.std(ddof=1) / np.sqrt(len(per_clip)) if len(per_clip) > 1 else 0.0
-    out.update(low=max(0.0, out["equal_all"] - half), high=min(1.0, out["equal_all"] + half))
-    return out
 
 
 def train_table7(profile: Profile, seed: int = 0, store: ArtifactStore | None = None,
