@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from dataclasses import replace
 
 import pandas as pd
@@ -24,18 +23,8 @@ import torch
 from magvit import profiles
 from magvit.artifacts import ArtifactStore
 from magvit.config import Profile, TokenizerConfig
-from magvit.hardware import count_flops, matmul_gflops, mfu
+from magvit.hardware import best_time, count_flops, matmul_gflops, mfu
 from magvit.tokenizer_train import setup_training
-
-
-def best_time(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def train_step_row(p: Profile, cfg: TokenizerConfig, name: str, repeats: int, peak: float, store) -> dict:

@@ -14,7 +14,6 @@ Prints plain tables; the timings depend on whatever else runs on the machine.
 from __future__ import annotations
 
 import argparse
-import time
 from dataclasses import replace
 
 import pandas as pd
@@ -23,18 +22,8 @@ import torch
 from magvit import profiles
 from magvit.decoding import ar_decode, commit_decode
 from magvit.generative_train import param_groups
-from magvit.hardware import count_flops, matmul_gflops, mfu
+from magvit.hardware import best_time, count_flops, matmul_gflops, mfu
 from magvit.transformer import Transformer, Vocabulary
-
-
-def best_time(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def train_step_row(cfg, codebook: int, seq_len: int, batch: int, repeats: int, peak: float, name: str) -> dict:

@@ -51,6 +51,17 @@ def count_flops(fn: Callable[[], object]) -> int:
     return int(counter.get_total_flops())
 
 
+def best_time(fn: Callable[[], object], repeats: int) -> float:
+    """Best-of-``repeats`` wall time of ``fn()`` in seconds, after one warm-up call (benchmarks)."""
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
 def mfu(flops_per_step: int, seconds_per_step: float, peak_gflops: float) -> float:
     """Model FLOP utilisation: achieved FLOP/s over the measured matmul peak."""
     return flops_per_step / seconds_per_step / (peak_gflops * 1e9)

@@ -155,3 +155,13 @@ def test_verdict_rules():
     assert chain([a, Estimate(11, 5, 25), Estimate(12, 0, 30)]) == PARTLY
     with pytest.raises(ValueError, match="does not contain"):
         Estimate(1, 2, 3)
+
+
+def test_best_time_warms_up_once_and_takes_the_minimum():
+    from magvit.hardware import best_time, mfu
+
+    calls = []
+    seconds = best_time(lambda: calls.append(1), repeats=3)
+    assert len(calls) == 4 and 0 <= seconds < 1
+    # MFU = FLOPs / s / peak: 1e9 FLOPs in 0.5 s on a 4 GFLOP/s machine is half the peak
+    assert mfu(10**9, 0.5, 4.0) == 0.5
