@@ -259,3 +259,20 @@ def test_table7_configs_and_claims():
                                 "high": [0.55, 0.5]})
     verdicts = table7_claims(table, consistency).set_index("claim")["verdict"]
     assert verdicts.to_dict() == {"C4": "reproduced", "C5": "partly", "C6": "not reproduced", "C10": "partly"}
+
+
+def test_reference_reconstructions_are_exact_where_they_should_be():
+    from magvit.tokenizer_train import reference_reconstructions
+
+    gen = torch.Generator().manual_seed(0)
+    coarse = torch.rand(2, 3, 2, 3, 3, generator=gen)
+    video = coarse.repeat_interleave(4, 2).repeat_interleave(4, 3).repeat_interleave(4, 4)  # [2, 3, 8, 12, 12]
+    refs = reference_reconstructions(video, torch.full((3,), 0.5), (4, 4, 4))
+    assert set(refs) == {"train mean colour", "clip mean colour", "block mean 4x4x4"}
+    assert all(r.shape == video.shape for r in refs.values())
+    assert torch.allclose(refs["block mean 4x4x4"], video)  # one RGB value per supervoxel is exact here
+    assert torch.all(refs["train mean colour"] == 0.5)
+    # the clip's own mean colour is the best constant per clip, so it never loses to the training mean
+    mse = {k: (r - video).pow(2).mean().item() for k, r in refs.items()}
+    assert mse["clip mean colour"] <= mse["train mean colour"]
+    assert torch.allclose(refs["clip mean colour"].mean((2, 3, 4)), video.mean((2, 3, 4)))
