@@ -67,15 +67,19 @@ def check_config(expected: Any, found: dict, what: str = "checkpoint") -> None:
         )
 
 
-def git_commit() -> str:
+def git_commit(root: Path = REPO_ROOT) -> str:
+    """HEAD's short hash, with "+dirty" when the tracked code (magvit/, notebooks/) differs from HEAD:
+    a result made from uncommitted code must not pass for the commit's."""
+    def git(*args: str) -> str:
+        out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=5)
+        return out.stdout.strip()
+
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO_ROOT, capture_output=True,
-            text=True, timeout=5,
-        )
-        return out.stdout.strip() or "unknown"
+        head = git("rev-parse", "--short=12", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", "magvit", "notebooks")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+    return (head + ("+dirty" if dirty else "")) if head else "unknown"
 
 
 def utc_now() -> str:

@@ -80,7 +80,7 @@ def run_study(profile: str, seed: int = 0, only: list[str] | None = None,
     log_path = results_dir() / "study_log.csv"
     outputs = []
     for notebook in tqdm(notebooks, desc=f"study ({profile})", unit="notebook"):
-        started, t0 = utc_now(), time.perf_counter()
+        started, commit, t0 = utc_now(), git_commit(), time.perf_counter()  # the code the notebook starts from
         status = "ok"
         try:
             outputs.append(run_notebook(notebook, profile, seed, out_dir))
@@ -90,7 +90,7 @@ def run_study(profile: str, seed: int = 0, only: list[str] | None = None,
         finally:
             append_log({"notebook": notebook.name, "profile": profile, "seed": seed, "status": status,
                         "wall_s": round(time.perf_counter() - t0, 1), "started_utc": started,
-                        "git_commit": git_commit()}, log_path)
+                        "git_commit": commit}, log_path)
     return outputs
 
 

@@ -165,3 +165,25 @@ def test_best_time_warms_up_once_and_takes_the_minimum():
     assert len(calls) == 4 and 0 <= seconds < 1
     # MFU = FLOPs / s / peak: 1e9 FLOPs in 0.5 s on a 4 GFLOP/s machine is half the peak
     assert mfu(10**9, 0.5, 4.0) == 0.5
+
+
+def test_git_commit_marks_uncommitted_code_dirty(tmp_path):
+    import subprocess
+
+    from magvit.artifacts import git_commit
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.email=t@t", "-c", "user.name=t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    (tmp_path / "magvit").mkdir()
+    (tmp_path / "magvit" / "a.py").write_text("x = 1\n")
+    git("init", "-q")
+    git("add", "magvit")
+    git("commit", "-qm", "c")
+    clean = git_commit(tmp_path)
+    assert len(clean) == 12 and "dirty" not in clean
+    (tmp_path / "results.csv").write_text("untracked outputs do not count\n")
+    assert git_commit(tmp_path) == clean
+    (tmp_path / "magvit" / "a.py").write_text("x = 2\n")
+    assert git_commit(tmp_path) == clean + "+dirty"
