@@ -1,9 +1,9 @@
 """Frozen config dataclasses, one per part of the study.
 
 A profile (``magvit.profiles``) is a function that returns a :class:`Profile` built from these.
-Every trained artifact is keyed by the hash of the config that made it (``magvit.artifacts``), so a
-field added here with a default changes no existing key unless its value differs from the default
-(see ``artifacts.config_key``).
+Every trained artifact is keyed by the hash of the full config that made it (``magvit.artifacts``):
+changing, adding or removing a field gives new keys, so a cache never serves a model trained under
+another definition (it retrains instead).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ class TokenizerConfig:
     codebook_size: int = 256  # 1024 in the paper
     embedding_dim: int = 32  # 256 in the paper
     padding: str = "reflect"  # paper: reflect; official code: zeros
+    norm: str = "group"  # paper/code: GroupNorm; "batch" / "none" only for the cpu-scale diagnosis
     commitment_weight: float = 0.25
     entropy_weight: float = 0.1
     # losses (spec Sec. 1.4)

@@ -52,7 +52,8 @@ def cpu() -> Profile:
         tokenizer=TokenizerConfig(),
         # dropout 0 (paper 0.1): a few hundred steps on never-repeating clips need no regulariser, and
         # attention dropout forces torch's slow attention path (2x slower at 258 tokens, 5x at 1026)
-        transformer=TransformerConfig(dropout=0.0, batch_size=16, steps=600, warmup_steps=50),
+        # 300 steps x batch 16 (~0.85 s/step): notebooks 04+05 train 4.25 such models and must fit 25 min
+        transformer=TransformerConfig(dropout=0.0, batch_size=16, steps=300, warmup_steps=30),
         evaluator=EvaluatorConfig(),
         eval=EvalConfig(num_samples=512, num_bootstrap=200, batch_size=64),
         seeds=(0, 1),

@@ -25,9 +25,20 @@ PADDINGS = ("reflect", "zeros")
 KINDS = ("magvit3d", "vq2d", "tats3d")  # tats3d: the TATS-style baseline (magvit/tats.py)
 
 
-def group_norm(channels: int) -> nn.GroupNorm:
-    """GroupNorm with 32 groups (Flax default) or fewer for the narrow profiles, eps 1e-6."""
-    return nn.GroupNorm(math.gcd(32, channels), channels, eps=1e-6)
+NORMS = ("group", "batch", "none")
+
+
+def group_norm(channels: int, norm: str = "group") -> nn.Module:
+    """The normalisation layer: GroupNorm with 32 groups (Flax default; fewer for the narrow profiles),
+    eps 1e-6, as the paper and code. ``norm`` = "batch" / "none" exist only for the diagnosis of the
+    cpu-scale tokenizer (README, "Known problem"; ``benchmarks/diagnose_tokenizer.py``)."""
+    if norm == "group":
+        return nn.GroupNorm(math.gcd(32, channels), channels, eps=1e-6)
+    if norm == "batch":
+        return nn.BatchNorm3d(channels)
+    if norm == "none":
+        return nn.Identity()
+    raise ValueError(f"unknown norm {norm!r}; choose from {', '.join(NORMS)}")
 
 
 class Conv(nn.Module):
@@ -54,10 +65,10 @@ class Conv(nn.Module):
 class ResBlock(nn.Module):
     """h = conv(swish(GN(x))) twice, no bias; 1x1x1 shortcut when the width changes (spec Sec. 1.1)."""
 
-    def __init__(self, c_in: int, c_out: int, kernel: tuple[int, int, int], padding: str):
+    def __init__(self, c_in: int, c_out: int, kernel: tuple[int, int, int], padding: str, norm: str = "group"):
         super().__init__()
-        self.norm1, self.conv1 = group_norm(c_in), Conv(c_in, c_out, kernel, padding, bias=False)
-        self.norm2, self.conv2 = group_norm(c_out), Conv(c_out, c_out, kernel, padding, bias=False)
+        self.norm1, self.conv1 = group_norm(c_in, norm), Conv(c_in, c_out, kernel, padding, bias=False)
+        self.norm2, self.conv2 = group_norm(c_out, norm), Conv(c_out, c_out, kernel, padding, bias=False)
         self.shortcut = nn.Identity() if c_in == c_out else nn.Conv3d(c_in, c_out, 1, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -76,14 +87,14 @@ class Encoder(nn.Module):
         width = f * m[0]
         for i, mult in enumerate(m):
             for _ in range(cfg.num_res_blocks):
-                blocks.append(ResBlock(width, f * mult, kernel, cfg.padding))
+                blocks.append(ResBlock(width, f * mult, kernel, cfg.padding, cfg.norm))
                 width = f * mult
             if i < len(m) - 1:  # average pooling, 3D where the temporal flag is set (shallow levels)
                 pool_t = 2 if (temporal and cfg.temporal_downsample[i]) else 1
                 blocks.append(nn.AvgPool3d((pool_t, 2, 2)))
-        blocks += [ResBlock(width, width, kernel, cfg.padding) for _ in range(cfg.num_res_blocks)]
+        blocks += [ResBlock(width, width, kernel, cfg.padding, cfg.norm) for _ in range(cfg.num_res_blocks)]
         self.blocks = nn.Sequential(*blocks)
-        self.norm_out = group_norm(width)
+        self.norm_out = group_norm(width, cfg.norm)
         self.conv_out = nn.Conv3d(width, cfg.embedding_dim, 1)
 
     def forward(self, video: torch.Tensor) -> torch.Tensor:
@@ -110,15 +121,16 @@ class Decoder(nn.Module):
         kernel, f, m = (kt, 3, 3), cfg.filters, cfg.channel_multipliers
         width = f * m[-1]
         self.conv_in = Conv(cfg.embedding_dim, width, kernel, cfg.padding)
-        blocks: list[nn.Module] = [ResBlock(width, width, kernel, cfg.padding) for _ in range(cfg.num_res_blocks)]
+        blocks: list[nn.Module] = [ResBlock(width, width, kernel, cfg.padding, cfg.norm)
+                                   for _ in range(cfg.num_res_blocks)]
         for i in reversed(range(len(m))):
             for _ in range(cfg.num_res_blocks):
-                blocks.append(ResBlock(width, f * m[i], kernel, cfg.padding))
+                blocks.append(ResBlock(width, f * m[i], kernel, cfg.padding, cfg.norm))
                 width = f * m[i]
             if i > 0:  # mirror of the encoder: spatial-only levels are undone first
                 blocks.append(Upsample(width, temporal and cfg.temporal_downsample[i - 1], kernel, cfg.padding))
         self.blocks = nn.Sequential(*blocks)
-        self.norm_out = group_norm(width)
+        self.norm_out = group_norm(width, cfg.norm)
         self.conv_out = Conv(width, 3, kernel, cfg.padding)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

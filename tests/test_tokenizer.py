@@ -287,3 +287,18 @@ def test_tokenizer_training_repeats_exactly(tmp_path):
     assert log_a.equals(log_b)
     for (name, a), b in zip(tok_a.state_dict().items(), tok_b.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
+
+
+def test_norm_switch_defaults_to_groupnorm_and_names_unknown_values():
+    from torch import nn
+
+    tok = build_tokenizer(SMALL, DATA)
+    norms = [m for m in tok.encoder.modules() if isinstance(m, nn.GroupNorm | nn.BatchNorm3d)]
+    assert norms and all(isinstance(m, nn.GroupNorm) and m.eps == 1e-6 for m in norms)  # paper / code
+    assert all(m.num_groups == min(32, m.num_channels) for m in norms)  # gcd(32, c) for the widths 8, 16
+    plain = build_tokenizer(replace(SMALL, norm="none"), DATA)
+    assert not any(isinstance(m, nn.GroupNorm | nn.BatchNorm3d) for m in plain.modules() if m is not plain)
+    batch = build_tokenizer(replace(SMALL, norm="batch"), DATA)
+    assert any(isinstance(m, nn.BatchNorm3d) for m in batch.decoder.modules())
+    with pytest.raises(ValueError, match="unknown norm 'layer'"):
+        build_tokenizer(replace(SMALL, norm="layer"), DATA)
