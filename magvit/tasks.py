@@ -37,6 +37,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from magvit import token_memo
 from magvit.transformer import Vocabulary
 from magvit.video import check_video
 
@@ -220,8 +221,8 @@ def prepare_batch(tokenizer, video: torch.Tensor, tasks: list[str] | str, vocab:
         rows = [i for i, n in enumerate(tasks) if n == name]
         cond_video[rows] = condition_video(video[rows], name, cond_frames)
         pad[rows] = ispad(name, (t, h, w), tokenizer.latent_shape, cond_frames).to(video.device)
-    with torch.no_grad():
-        ids = tokenizer.encode(torch.cat([video, cond_video]))  # [2B, t, h, w]
+    # one call for V and V~ (as the official trainer); memoised: several models train on the same batches
+    ids = token_memo.encode(tokenizer, torch.cat([video, cond_video]))  # [2B, t, h, w]
     z, z_tilde = ids[:b].flatten(1), ids[b:].flatten(1)  # [B, N], (t, h, w) row-major
     if z.min() < 0 or z.max() >= vocab.codebook_size:
         raise ValueError(f"tokenizer returned ids outside [0, {vocab.codebook_size})")
