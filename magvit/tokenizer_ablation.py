@@ -9,7 +9,7 @@ model use the B widths, as the inflated models do, so the rows differ in design,
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,7 @@ import torch
 from magvit import data
 from magvit.artifacts import ArtifactStore
 from magvit.config import Profile, TokenizerConfig
-from magvit.metrics import ProxyEvaluator, inception_score, proxy_fvd
+from magvit.metrics import ProxyEvaluator, fvd, inception_score, psnr
 from magvit.tokenizer_train import get_tokenizer, reconstruct
 from magvit.verdicts import Estimate, beats, chain
 from magvit.vq import VQTokenizer
@@ -51,15 +51,29 @@ def table7_configs(profile: Profile) -> dict[str, TokenizerConfig]:
     }
 
 
-def reconstruction_quality(tokenizer: VQTokenizer, evaluator: ProxyEvaluator, video: torch.Tensor,
+@dataclass(frozen=True)
+class HeldOut:
+    """Held-out clips with what the evaluator says about them, computed once for every model compared."""
+
+    video: torch.Tensor  # [N, 3, T, H, W] in [0, 1]
+    features: np.ndarray  # proxy features [N, feature_dim]
+    is_real: float  # IS (proxy) of the real clips, for scale
+
+
+def held_out_set(evaluator: ProxyEvaluator, video: torch.Tensor) -> HeldOut:
+    return HeldOut(video, evaluator.features(video), inception_score(evaluator.class_probs(video))[0])
+
+
+def reconstruction_quality(tokenizer: VQTokenizer, evaluator: ProxyEvaluator, held_out: HeldOut,
                            num_bootstrap: int, seed: int = 0) -> dict[str, float]:
-    """Reconstruction FVD (proxy) with its bootstrap interval and IS (proxy) with its split std."""
-    recon = reconstruct(tokenizer, video)
-    fvd = proxy_fvd(evaluator, video, recon, num_bootstrap, seed)
+    """Reconstruction FVD (proxy) with its bootstrap interval, IS (proxy) with its split std, and PSNR,
+    from one reconstruction of the held-out clips."""
+    recon = reconstruct(tokenizer, held_out.video)
+    result = fvd(held_out.features, evaluator.features(recon), num_bootstrap, seed)
     is_mean, is_std = inception_score(evaluator.class_probs(recon))
-    is_real, _ = inception_score(evaluator.class_probs(video))
-    return {"fvd_proxy": fvd.value, "fvd_low": fvd.low, "fvd_high": fvd.high, "is_proxy": is_mean,
-            "is_std": is_std, "is_proxy_real": is_real, "num_clips": fvd.n_real}
+    return {"fvd_proxy": result.value, "fvd_low": result.low, "fvd_high": result.high, "is_proxy": is_mean,
+            "is_std": is_std, "is_proxy_real": held_out.is_real, "num_clips": result.n_real,
+            "psnr": psnr(held_out.video, recon)}
 
 
 def shifted_token_match(tokenizer: VQTokenizer, wide: torch.Tensor, shift: int) -> tuple[torch.Tensor, torch.Tensor]:

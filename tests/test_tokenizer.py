@@ -302,3 +302,22 @@ def test_norm_switch_defaults_to_groupnorm_and_names_unknown_values():
     assert any(isinstance(m, nn.BatchNorm3d) for m in batch.decoder.modules())
     with pytest.raises(ValueError, match="unknown norm 'layer'"):
         build_tokenizer(replace(SMALL, norm="layer"), DATA)
+
+
+def test_reconstruction_quality_reuses_the_real_features_and_reports_psnr(tmp_path):
+    from magvit.metrics import get_evaluator, proxy_fvd, psnr
+    from magvit.tokenizer_ablation import held_out_set, reconstruction_quality
+    from magvit.tokenizer_train import reconstruct
+
+    p = profiles.get("smoke", device="cpu")
+    evaluator = get_evaluator(p, store=ArtifactStore(tmp_path))
+    torch.manual_seed(0)
+    tok = build_tokenizer(p.tokenizer, p.data).eval()
+    video = torch.rand(24, 3, p.data.num_frames, p.data.resolution, p.data.resolution,
+                       generator=torch.Generator().manual_seed(0))
+    quality = reconstruction_quality(tok, evaluator, held_out_set(evaluator, video), num_bootstrap=10)
+    recon = reconstruct(tok, video)
+    direct = proxy_fvd(evaluator, video, recon, num_bootstrap=10)
+    assert quality["fvd_proxy"] == pytest.approx(direct.value) and quality["num_clips"] == 24
+    assert quality["psnr"] == pytest.approx(psnr(video, recon))
+    assert quality["is_proxy"] >= 1.0 and quality["is_proxy_real"] >= 1.0
