@@ -34,9 +34,9 @@ def deterministic() -> None:
     """Make seeded training repeat bit for bit across processes, not only within one.
 
     Measured on the 2-core CPU: without this, two processes training the cpu tokenizer with the same seed
-    agree for 8 steps and then drift apart (multithreaded accumulating kernels, e.g. the backward of the
-    codebook gather, add in a thread-dependent order); single-threaded, or with deterministic algorithms,
-    they agree exactly, at no measured cost in step time (1.11 vs 1.12 s). ``warn_only``: on CUDA a few
+    agree for 8 steps and then drift apart (some multithreaded kernel accumulates in a thread-dependent order;
+    which one was not isolated); single-threaded, or with deterministic algorithms, they agree exactly, the
+    latter at no measured cost in step time (1.11 vs 1.12 s). ``warn_only``: on CUDA a few
     kernels (e.g. nearest-upsampling backward) have no deterministic version; they warn instead of failing.
     """
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS' condition for determinism
