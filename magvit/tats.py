@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from magvit.config import TokenizerConfig
-from magvit.vq import ResBlock, group_norm
+from magvit.vq import ResBlock, norm_layer
 
 
 class TATSEncoder(nn.Module):
@@ -33,7 +33,7 @@ class TATSEncoder(nn.Module):
                 blocks.append(nn.Conv3d(width, width, (2 + st, 4, 4), stride=(st, 2, 2), padding=1))
         blocks += [ResBlock(width, width, (3, 3, 3), "zeros") for _ in range(cfg.num_res_blocks)]
         self.blocks = nn.Sequential(*blocks)
-        self.norm_out = group_norm(width)
+        self.norm_out = norm_layer(width)
         self.conv_out = nn.Conv3d(width, cfg.embedding_dim, 1)
 
     def forward(self, video: torch.Tensor) -> torch.Tensor:
@@ -56,7 +56,7 @@ class TATSDecoder(nn.Module):
                 st = 2 if cfg.temporal_downsample[i - 1] else 1
                 blocks.append(nn.ConvTranspose3d(width, width, (2 + st, 4, 4), stride=(st, 2, 2), padding=1))
         self.blocks = nn.Sequential(*blocks)
-        self.norm_out = group_norm(width)
+        self.norm_out = norm_layer(width)
         self.conv_out = nn.Conv3d(width, 3, 3, padding=1)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

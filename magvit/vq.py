@@ -28,7 +28,7 @@ KINDS = ("magvit3d", "vq2d", "tats3d")  # tats3d: the TATS-style baseline (magvi
 NORMS = ("group", "batch", "none")
 
 
-def group_norm(channels: int, norm: str = "group") -> nn.Module:
+def norm_layer(channels: int, norm: str = "group") -> nn.Module:
     """The normalisation layer: GroupNorm with 32 groups (Flax default; fewer for the narrow profiles),
     eps 1e-6, as the paper and code. ``norm`` = "batch" / "none" exist only for the diagnosis of the
     cpu-scale tokenizer (README, "Known problem"; ``benchmarks/diagnose_tokenizer.py``)."""
@@ -67,8 +67,8 @@ class ResBlock(nn.Module):
 
     def __init__(self, c_in: int, c_out: int, kernel: tuple[int, int, int], padding: str, norm: str = "group"):
         super().__init__()
-        self.norm1, self.conv1 = group_norm(c_in, norm), Conv(c_in, c_out, kernel, padding, bias=False)
-        self.norm2, self.conv2 = group_norm(c_out, norm), Conv(c_out, c_out, kernel, padding, bias=False)
+        self.norm1, self.conv1 = norm_layer(c_in, norm), Conv(c_in, c_out, kernel, padding, bias=False)
+        self.norm2, self.conv2 = norm_layer(c_out, norm), Conv(c_out, c_out, kernel, padding, bias=False)
         self.shortcut = nn.Identity() if c_in == c_out else nn.Conv3d(c_in, c_out, 1, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -94,7 +94,7 @@ class Encoder(nn.Module):
                 blocks.append(nn.AvgPool3d((pool_t, 2, 2)))
         blocks += [ResBlock(width, width, kernel, cfg.padding, cfg.norm) for _ in range(cfg.num_res_blocks)]
         self.blocks = nn.Sequential(*blocks)
-        self.norm_out = group_norm(width, cfg.norm)
+        self.norm_out = norm_layer(width, cfg.norm)
         self.conv_out = nn.Conv3d(width, cfg.embedding_dim, 1)
 
     def forward(self, video: torch.Tensor) -> torch.Tensor:
@@ -130,7 +130,7 @@ class Decoder(nn.Module):
             if i > 0:  # mirror of the encoder: spatial-only levels are undone first
                 blocks.append(Upsample(width, temporal and cfg.temporal_downsample[i - 1], kernel, cfg.padding))
         self.blocks = nn.Sequential(*blocks)
-        self.norm_out = group_norm(width, cfg.norm)
+        self.norm_out = norm_layer(width, cfg.norm)
         self.conv_out = Conv(width, 3, kernel, cfg.padding)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
