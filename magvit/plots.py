@@ -1,4 +1,4 @@
-"""Figures every notebook needs: frame grids, GIFs and loss curves, saved under results/figures/."""
+"""Figures every notebook needs: frame grids, GIFs and loss curves, saved under the profile's figures/."""
 
 from __future__ import annotations
 
@@ -45,8 +45,19 @@ def frame_grid(videos: Sequence[torch.Tensor] | torch.Tensor, row_labels: Sequen
     return fig
 
 
-def save_gif(video: torch.Tensor, name: str, fps: int = 6, upscale: int = 4, columns: int = 4) -> Path:
-    """Tile a batch ``[B, 3, T, H, W]`` into one animated GIF under ``results/figures/<name>.gif``."""
+def profile_strip(width: int, profile: str, height: int = 12) -> np.ndarray:
+    """A ``[height, width, 3]`` uint8 strip reading ``profile <name>`` (grey on black), for GIFs."""
+    from PIL import Image, ImageDraw
+
+    strip = Image.new("RGB", (width, height))
+    ImageDraw.Draw(strip).text((2, 0), f"profile {profile}", fill=(170, 170, 170))  # PIL's built-in font
+    return np.asarray(strip)
+
+
+def save_gif(video: torch.Tensor, name: str, fps: int = 6, upscale: int = 4, columns: int = 4, *,
+             profile: str) -> Path:
+    """Tile a batch ``[B, 3, T, H, W]`` into one animated GIF ``<results of profile>/figures/<name>.gif``,
+    with a strip below the clips that names the profile."""
     check_video(video.detach().float().clamp(0, 1).cpu())
     clips = to_uint8(video.detach().float().cpu())  # [B, T, H, W, 3]
     columns = min(columns, clips.shape[0])
@@ -55,9 +66,10 @@ def save_gif(video: torch.Tensor, name: str, fps: int = 6, upscale: int = 4, col
         clips = torch.cat([clips, torch.zeros_like(clips[:1]).repeat(pad, 1, 1, 1, 1)])
     tiled = rearrange(clips, "(r c) t h w ch -> t (r h) (c w) ch", c=columns)
     tiled = tiled.repeat_interleave(upscale, 1).repeat_interleave(upscale, 2).numpy()
-    path = figures_dir() / f"{name}.gif"
-    atomic_write_with(path, lambda buf: imageio.mimsave(buf, list(tiled), format="GIF",
-                                                        duration=1000 / fps, loop=0))
+    strip = profile_strip(tiled.shape[2], profile)
+    frames = [np.concatenate([frame, strip]) for frame in tiled]
+    path = figures_dir(profile) / f"{name}.gif"
+    atomic_write_with(path, lambda buf: imageio.mimsave(buf, frames, format="GIF", duration=1000 / fps, loop=0))
     return path
 
 

@@ -1,4 +1,5 @@
-"""The results writer: every CSV of ``results/`` goes through ``write_table``.
+"""The results writer: every CSV of ``results/`` goes through ``write_table``, every figure through
+``save_figure`` (GIFs: ``magvit.plots.save_gif``), each into its profile's folder (``magvit.paths``).
 
 Each row gets provenance columns (profile, seeds, device, git commit, torch version, UTC time), the
 write is atomic, and NaN/inf in a metric column is refused with the column's name: a table with a
@@ -23,7 +24,7 @@ PROVENANCE = ("profile", "seeds", "device", "git_commit", "torch_version", "crea
 
 def write_table(df: pd.DataFrame, name: str, *, profile: str, seeds: int | Iterable[int],
                 device: str = "cpu") -> Path:
-    """Write ``df`` to ``results/<name>.csv`` atomically with provenance columns; return the path."""
+    """Write ``df`` to ``<results of profile>/<name>.csv`` atomically with provenance columns; return the path."""
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"write_table expects a pandas DataFrame, got {type(df).__name__}")
     clash = [c for c in PROVENANCE if c in df.columns]
@@ -44,23 +45,37 @@ def write_table(df: pd.DataFrame, name: str, *, profile: str, seeds: int | Itera
     out["git_commit"] = git_commit()
     out["torch_version"] = torch.__version__
     out["created_utc"] = utc_now()
-    path = results_dir() / f"{name}.csv"
+    path = results_dir(profile) / f"{name}.csv"
     atomic_write_text(path, out.to_csv(index=False))
     return path
 
 
-def read_table(name: str) -> pd.DataFrame:
-    path = results_dir() / f"{name}.csv"
+def read_table(name: str, *, profile: str) -> pd.DataFrame:
+    path = results_dir(profile) / f"{name}.csv"
     if not path.exists():
         raise FileNotFoundError(f"no results table {path}; run the notebook that writes {name!r} first")
     return pd.read_csv(path)
 
 
-def save_figure(fig, name: str) -> Path:
-    """Save a matplotlib figure atomically under ``results/figures/<name>`` (PNG unless named)."""
+STAMP_GID = "magvit-profile-stamp"
+
+
+def stamp_profile(fig, profile: str) -> None:
+    """Write ``profile <name>`` into the figure's lower-right corner, so that a figure copied out of its
+    folder still says which profile made it; a second call replaces the stamp instead of adding one."""
+    for text in [t for t in fig.texts if t.get_gid() == STAMP_GID]:
+        text.remove()
+    fig.text(0.995, 0.005, f"profile {profile}", ha="right", va="bottom", fontsize=6, color="0.4",
+             gid=STAMP_GID)
+
+
+def save_figure(fig, name: str, *, profile: str) -> Path:
+    """Stamp ``fig`` with its profile and save it atomically as ``<results of profile>/figures/<name>``
+    (PNG unless ``name`` has a suffix)."""
     from magvit.atomic import atomic_write_with
 
-    path = figures_dir() / (name if Path(name).suffix else f"{name}.png")
+    path = figures_dir(profile) / (name if Path(name).suffix else f"{name}.png")
+    stamp_profile(fig, profile)
     atomic_write_with(path, lambda buf: fig.savefig(buf, format=path.suffix[1:], dpi=110,
                                                     bbox_inches="tight"))
     return path

@@ -76,8 +76,8 @@ def run_study(profile: str, seed: int = 0, only: list[str] | None = None,
               notebooks_dir: Path = NOTEBOOKS_DIR) -> list[Path]:
     profiles.get(profile)  # fail early on an unknown profile
     notebooks = find_notebooks(only, notebooks_dir)
-    out_dir = results_dir() / "notebooks"
-    log_path = results_dir() / "study_log.csv"
+    out_dir = results_dir(profile) / "notebooks"
+    log_path = results_dir(profile) / "study_log.csv"
     outputs = []
     for notebook in tqdm(notebooks, desc=f"study ({profile})", unit="notebook"):
         started, commit, t0 = utc_now(), git_commit(), time.perf_counter()  # the code the notebook starts from
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"study failed: {err}", file=sys.stderr)
         return 1
     print(f"ran {len(outputs)} notebook(s) on profile {profile!r}; executed copies in "
-          f"{results_dir() / 'notebooks'}")
+          f"{results_dir(profile) / 'notebooks'}")
     return 0
 
 

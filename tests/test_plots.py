@@ -18,11 +18,15 @@ def test_grid_gif_and_curves(tmp_path, monkeypatch):
     video = torch.rand(3, 3, 8, 16, 16)
     fig = plots.frame_grid([video, video.flip(2)], row_labels=["a", "b", "c", "d", "e", "f"], max_frames=4)
     assert len(fig.axes) == 6 * 4
-    path = results.save_figure(fig, "grid")
+    path = results.save_figure(fig, "grid", profile="smoke")
     assert path == tmp_path / "figures" / "grid.png" and path.stat().st_size > 0
-    gif = plots.save_gif(video, "clip", upscale=2, columns=2)
+    results.save_figure(fig, "grid", profile="smoke")  # saved twice: one stamp, not two
+    assert [t.get_text() for t in fig.texts] == ["profile smoke"]
+    gif = plots.save_gif(video, "clip", upscale=2, columns=2, profile="smoke")
     frames = imageio.mimread(gif)
-    assert len(frames) == 8 and frames[0].shape[:2] == (2 * 16 * 2, 2 * 16 * 2)
+    strip = 12  # the profile strip below the clips
+    assert len(frames) == 8 and frames[0].shape[:2] == (2 * 16 * 2 + strip, 2 * 16 * 2)
+    assert frames[0][-strip:].max() > 0, "the profile strip is blank"
     log = pd.DataFrame({"step": range(20), "loss": [1 / (i + 1) for i in range(20)], "aux": [0.0] * 20})
     assert len(plots.loss_curves(log).axes) == 2
 
