@@ -50,6 +50,21 @@ def write_table(df: pd.DataFrame, name: str, *, profile: str, seeds: int | Itera
     return path
 
 
+def checked(df: pd.DataFrame, decimals: int) -> pd.DataFrame:
+    """``df`` as a ``# NBVAL_CHECK_OUTPUT`` cell prints it: float columns rounded to ``decimals``, negative
+    zeros made ``0.0``.
+
+    The last bits of a float depend on the reduction order (BLAS build, thread count), so a checked cell
+    must round well above that noise; and a difference that is exactly zero on one machine is ``-0.0`` on
+    another, which rounding keeps, hence the ``+ 0.0``.
+    """
+    out = df.copy()
+    for column in out.columns:
+        if pd.api.types.is_float_dtype(out[column]):
+            out[column] = out[column].round(decimals) + 0.0  # -0.0 + 0.0 == +0.0 in IEEE arithmetic
+    return out
+
+
 def read_table(name: str, *, profile: str) -> pd.DataFrame:
     path = results_dir(profile) / f"{name}.csv"
     if not path.exists():

@@ -2,20 +2,29 @@
 
     python -m magvit.study --profile cpu [--only 03 05] [--seed 0]
 
-Each executed notebook is saved to ``results/notebooks/``; the wall time, profile, seed and status of
-each is appended to ``results/study_log.csv``. A failing notebook stops the run with a non-zero exit
-that names the notebook, the failing cell's error and the path of the executed copy.
+Each executed notebook is saved to ``<results of profile>/notebooks/`` (``results/`` for ``cpu``,
+``results/<profile>/`` otherwise, see ``magvit.paths``); the wall time, profile, seed and status of
+each is appended to ``study_log.csv`` there. While a notebook runs, a status line on stderr names it,
+its cell and the latest progress line the kernel printed (the training loops' step, loss and time
+left). A failing notebook stops the run with a non-zero exit that names the notebook, the failing
+cell's error and the path of the executed copy.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Any, TextIO
 
+import nbformat
 import pandas as pd
-from tqdm.auto import tqdm
+import zmq
+from jupyter_client.manager import AsyncKernelManager
 
 from magvit import profiles
 from magvit.artifacts import git_commit, utc_now
@@ -26,10 +35,114 @@ NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 # papermill resolves "python3" to the interpreter running it (jupyter_client swaps a bare "python"
 # in the kernelspec for sys.executable), so the kernel is always this environment's Python.
 KERNEL = "python3"
+# A piped log (CI, `make reproduce > log`) gets a status line at most this often; a terminal gets every
+# update (the kernel's bars already redraw at most every 2 s), since a skipped one could stay on screen stale.
+LOG_EVERY_S = 30.0
+# A tqdm line: "n/total [elapsed<remaining" (magvit.train.fit: "step 120/500 [01:10<03:40, ..., loss=...]").
+PROGRESS = re.compile(r"\d+/\d+ \[\d")
 
 
 class NotebookFailed(RuntimeError):
     pass
+
+
+class EncryptedKernelManager(AsyncKernelManager):
+    """A kernel manager that hands the kernel CurveZMQ keys, so its local sockets are encrypted.
+
+    ipykernel >= 7 prints "Kernel is running over TCP without encryption ... susceptible to eavesdropping"
+    for a kernel started without keys. The kernel only listens on 127.0.0.1 either way; provisioning keys
+    (the remedy the warning names) is cheaper than explaining the warning at every notebook.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if zmq.has("curve"):
+            self.curve_publickey, self.curve_secretkey = zmq.curve_keypair()
+
+
+class Status:
+    """One line of progress: notebook i/n, its code cell k/m, elapsed time, and the cell's latest progress
+    bar (else its latest output line: a warning printed between two redraws must not hide the bar).
+
+    On a terminal the line is rewritten in place; on a pipe a line is printed when a notebook starts and
+    then at most every ``LOG_EVERY_S`` seconds, so a log shows progress without a flood.
+    """
+
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.total, self.index, self.name = total, 0, ""
+        self.cell, self.cells = 0, 0
+        self.latest = self.progress = ""
+        self.started = self.last_shown = 0.0
+        self.shown_width = 0
+
+    def notebook_start(self, index: int, notebook: Path, code_cells: int) -> None:
+        self.index, self.name, self.cells, self.cell = index, notebook.name, code_cells, 0
+        self.latest = self.progress = ""
+        self.started = time.perf_counter()
+        self.show(force=True)
+
+    def cell_start(self, **_: Any) -> None:  # nbclient's on_cell_execute hook (cell=, cell_index=)
+        self.cell += 1
+        self.latest = self.progress = ""
+        self.show()
+
+    def kernel_output(self, text: str) -> None:
+        """Keep the last non-blank segment: tqdm redraws with carriage returns, prints end with newlines."""
+        segments = [s.strip() for s in re.split(r"[\r\n]", text) if s.strip()]
+        if segments:
+            self.latest = segments[-1]
+            self.progress = next((s for s in reversed(segments) if PROGRESS.search(s)), self.progress)
+            self.show()
+
+    def line(self) -> str:
+        elapsed = time.strftime("%H:%M:%S", time.gmtime(time.perf_counter() - self.started))
+        head = f"[{self.index}/{self.total}] {self.name} cell {self.cell}/{self.cells} {elapsed}"
+        shown = self.progress or self.latest
+        return f"{head} | {shown}" if shown else head
+
+    def show(self, force: bool = False) -> None:
+        now = time.perf_counter()
+        if not (force or self.tty) and now - self.last_shown < LOG_EVERY_S:
+            return
+        self.last_shown = now
+        if self.tty:
+            width = shutil.get_terminal_size().columns - 1
+            text = self.line()[:width]
+            self.stream.write("\r" + text.ljust(self.shown_width))
+            self.shown_width = len(text)
+        else:
+            self.stream.write(self.line() + "\n")
+        self.stream.flush()
+
+    def finish(self, message: str) -> None:
+        """End the notebook's status with a permanent line (the wall time and where its copy went)."""
+        if self.tty and self.shown_width:
+            self.stream.write("\r" + " " * self.shown_width + "\r")
+            self.shown_width = 0
+        self.stream.write(message + "\n")
+        self.stream.flush()
+
+
+class _KernelStream:
+    """The file papermill writes a kernel's stdout/stderr chunks to: feeds them to the status line."""
+
+    def __init__(self, status: Status) -> None:
+        self.status = status
+
+    def write(self, text: str) -> int:
+        self.status.kernel_output(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def count_code_cells(notebook: Path) -> int:
+    """Code cells papermill will run: the non-blank ones, plus the parameters cell it injects."""
+    nb = nbformat.read(notebook, as_version=4)
+    return 1 + sum(c.cell_type == "code" and bool(c.source.strip()) for c in nb.cells)
 
 
 def find_notebooks(only: list[str] | None = None, notebooks_dir: Path = NOTEBOOKS_DIR) -> list[Path]:
@@ -53,16 +166,21 @@ def append_log(row: dict, path: Path) -> None:
     atomic_write_text(path, log.to_csv(index=False))
 
 
-def run_notebook(notebook: Path, profile: str, seed: int, out_dir: Path) -> Path:
+def run_notebook(notebook: Path, profile: str, seed: int, out_dir: Path, status: Status | None = None) -> Path:
     """Execute one notebook with ``profile``/``seed`` injected; return the executed copy's path."""
     import papermill
 
     out_dir.mkdir(parents=True, exist_ok=True)
     output = out_dir / notebook.name
+    hooks: dict[str, Any] = {}
+    if status is not None:
+        stream = _KernelStream(status)
+        hooks = {"stdout_file": stream, "stderr_file": stream, "on_cell_execute": status.cell_start}
     try:
         papermill.execute_notebook(
             str(notebook), str(output), parameters={"profile": profile, "seed": seed},
             kernel_name=KERNEL, cwd=str(notebook.parent), progress_bar=False,
+            kernel_manager_class=EncryptedKernelManager, **hooks,
         )
     except papermill.PapermillExecutionError as err:
         raise NotebookFailed(
@@ -73,25 +191,37 @@ def run_notebook(notebook: Path, profile: str, seed: int, out_dir: Path) -> Path
 
 
 def run_study(profile: str, seed: int = 0, only: list[str] | None = None,
-              notebooks_dir: Path = NOTEBOOKS_DIR) -> list[Path]:
+              notebooks_dir: Path = NOTEBOOKS_DIR, stream: TextIO | None = None) -> list[Path]:
     profiles.get(profile)  # fail early on an unknown profile
     notebooks = find_notebooks(only, notebooks_dir)
     out_dir = results_dir(profile) / "notebooks"
     log_path = results_dir(profile) / "study_log.csv"
+    status = Status(len(notebooks), stream)
     outputs = []
-    for notebook in tqdm(notebooks, desc=f"study ({profile})", unit="notebook"):
+    for i, notebook in enumerate(notebooks, 1):
         started, commit, t0 = utc_now(), git_commit(), time.perf_counter()  # the code the notebook starts from
-        status = "ok"
+        status.notebook_start(i, notebook, count_code_cells(notebook))
+        state = "ok"
         try:
-            outputs.append(run_notebook(notebook, profile, seed, out_dir))
+            outputs.append(run_notebook(notebook, profile, seed, out_dir, status))
         except BaseException:
-            status = "failed"
+            state = "failed"
             raise
         finally:
-            append_log({"notebook": notebook.name, "profile": profile, "seed": seed, "status": status,
-                        "wall_s": round(time.perf_counter() - t0, 1), "started_utc": started,
-                        "git_commit": commit}, log_path)
+            wall = time.perf_counter() - t0
+            append_log({"notebook": notebook.name, "profile": profile, "seed": seed, "status": state,
+                        "wall_s": round(wall, 1), "started_utc": started, "git_commit": commit}, log_path)
+            status.finish(f"[{i}/{len(notebooks)}] {notebook.name} {state} in {wall / 60:.1f} min "
+                          f"-> {_shown(out_dir / notebook.name)}")
     return outputs
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it (shorter lines), else absolute."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,12 +234,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     profile = profiles.resolve_name(args.profile)
     try:
+        profiles.get(profile)
+        where = results_dir(profile)
+        print(f"study on profile {profile!r}, seed {args.seed}: results -> {_shown(where)}"
+              + (" ($MAGVIT_RESULTS)" if os.environ.get("MAGVIT_RESULTS") else ""), file=sys.stderr)
         outputs = run_study(profile, args.seed, args.only, args.notebooks_dir)
     except (NotebookFailed, ValueError, FileNotFoundError) as err:
         print(f"study failed: {err}", file=sys.stderr)
         return 1
-    print(f"ran {len(outputs)} notebook(s) on profile {profile!r}; executed copies in "
-          f"{results_dir(profile) / 'notebooks'}")
+    print(f"ran {len(outputs)} notebook(s) on profile {profile!r}; executed copies in {_shown(where / 'notebooks')}")
     return 0
 
 

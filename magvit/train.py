@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bars: tqdm.auto warns in a kernel without ipywidgets
 
 from magvit.artifacts import ArtifactStore
 
@@ -110,8 +110,10 @@ def fit(
 
     for module in modules.values():
         module.train()
-    bar = tqdm(range(start, num_steps), desc=desc or kind, initial=start, total=num_steps,
-               mininterval=2.0)
+    # No graphic bar: the line must fit the study runner's status line (magvit.study) with step, time left
+    # and the loss, which is the first postfix.
+    bar = tqdm(range(start, num_steps), desc=desc or kind, initial=start, total=num_steps, mininterval=2.0,
+               bar_format="{desc}: step {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{postfix}]")
     for step in bar:
         losses = step_fn(step)
         log.setdefault("step", []).append(step)
@@ -121,7 +123,8 @@ def fit(
                 raise FloatingPointError(f"{kind}: loss {name!r} is {value} at step {step}")
             log.setdefault(name, []).append(value)
         if step % 10 == 0:
-            bar.set_postfix({k: f"{v:.3g}" for k, v in losses.items()}, refresh=False)
+            shown = sorted(losses.items(), key=lambda kv: kv[0] != "loss")  # the total loss first
+            bar.set_postfix({k: f"{float(v):.3g}" for k, v in shown}, refresh=False)
         if (step + 1) % checkpoint_every == 0 and step + 1 < num_steps:
             checkpoint(step + 1)
     for module in modules.values():

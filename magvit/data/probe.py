@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bars: tqdm.auto warns in a kernel without ipywidgets
 
 from magvit import data
 from magvit.data.procedural import NUM_DIRECTIONS, NUM_SPEEDS

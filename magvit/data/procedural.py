@@ -382,5 +382,5 @@ def future_spread(name: str, index: int, num_futures: int = 8, num_frames: int =
                   seed: int = 0, split: str = "val") -> np.ndarray:
     """Per-frame spread (mean pixel std over ``num_futures`` futures sharing frame 0), in [0, 1] units."""
     futures = np.stack([make_clip(name, split, index, num_frames, resolution, seed, future_seed=k)[0]
-                        for k in range(num_futures)]).astype(np.float32) / 255.0
+                        for k in range(num_futures)]).astype(np.float64) / 255.0  # float64: printed in a checked cell
     return futures.std(0).mean(axis=(1, 2, 3))  # [T]
