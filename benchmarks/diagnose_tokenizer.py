@@ -29,17 +29,9 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from magvit import profiles, results
+from magvit.learning_curves import plain_autoencoder
 from magvit.tokenizer_train import reference_reconstructions, tokenizer_batch
 from magvit.vq import Decoder, Encoder
-
-
-def plain_autoencoder(dim: int) -> nn.Module:
-    """3 convolutions down (two 2x average pools), 3 up (two nearest 2x upsamplings): 4x4x4 compression."""
-    return nn.Sequential(
-        nn.Conv3d(3, 32, 3, padding=1), nn.SiLU(), nn.AvgPool3d(2), nn.Conv3d(32, 64, 3, padding=1), nn.SiLU(),
-        nn.AvgPool3d(2), nn.Conv3d(64, dim, 1),
-        nn.Conv3d(dim, 64, 3, padding=1), nn.SiLU(), nn.Upsample(scale_factor=2), nn.Conv3d(64, 32, 3, padding=1),
-        nn.SiLU(), nn.Upsample(scale_factor=2), nn.Conv3d(32, 3, 3, padding=1))
 
 
 def oracle_latent(video: torch.Tensor, block: tuple[int, int, int], dim: int) -> torch.Tensor:

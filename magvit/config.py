@@ -67,6 +67,12 @@ class TokenizerConfig:
     init: str = "scratch"  # "scratch" | "central" | "average" (2D->3D inflation, Tab. 7)
     dataset: str = "mix"  # "mix" = equal share of pushbot, shapes, scenes (one tokenizer serves every table)
     table7_steps: int = 100  # steps of each Table 7 model (notebook 10; 2D pretraining gets the same)
+    # Scale adaptations (notebook 03's learning curves, benchmarks/tokenizer_learning_curves.py). Each default is
+    # the paper's / official code's value, so the paper design is one switch away; a profile sets what it changes.
+    output_norm: bool = True  # paper/code: GroupNorm -> swish -> conv at the decoder's output
+    latent_norm: bool = True  # paper/code: GroupNorm -> swish -> 1x1 conv at the encoder's output
+    zero_centre: bool = False  # paper/code: the encoder sees [0, 1] video; True: [-1, 1] (as VQGAN/taming)
+    codebook_restart_after: int = 0  # paper/code: 0 (uniform init, no restarts); N: data init + dead-code restarts
 
 
 @dataclass(frozen=True)

@@ -26,14 +26,14 @@ class TATSEncoder(nn.Module):
         width = f * m[0]
         for i, mult in enumerate(m):
             for _ in range(cfg.num_res_blocks):
-                blocks.append(ResBlock(width, f * mult, (3, 3, 3), "zeros"))
+                blocks.append(ResBlock(width, f * mult, (3, 3, 3), "zeros", cfg.norm))
                 width = f * mult
             if i < len(m) - 1:  # strided conv, kernel 4 (3 in T without temporal stride), one zero pad per side
                 st = 2 if cfg.temporal_downsample[i] else 1
                 blocks.append(nn.Conv3d(width, width, (2 + st, 4, 4), stride=(st, 2, 2), padding=1))
-        blocks += [ResBlock(width, width, (3, 3, 3), "zeros") for _ in range(cfg.num_res_blocks)]
+        blocks += [ResBlock(width, width, (3, 3, 3), "zeros", cfg.norm) for _ in range(cfg.num_res_blocks)]
         self.blocks = nn.Sequential(*blocks)
-        self.norm_out = norm_layer(width)
+        self.norm_out = norm_layer(width, cfg.norm) if cfg.latent_norm else nn.Identity()  # as the MAGVIT encoder
         self.conv_out = nn.Conv3d(width, cfg.embedding_dim, 1)
 
     def forward(self, video: torch.Tensor) -> torch.Tensor:
@@ -47,16 +47,17 @@ class TATSDecoder(nn.Module):
         f, m = cfg.filters, cfg.channel_multipliers
         width = f * m[-1]
         self.conv_in = nn.Conv3d(cfg.embedding_dim, width, 3, padding=1)
-        blocks: list[nn.Module] = [ResBlock(width, width, (3, 3, 3), "zeros") for _ in range(cfg.num_res_blocks)]
+        blocks: list[nn.Module] = [ResBlock(width, width, (3, 3, 3), "zeros", cfg.norm)
+                                   for _ in range(cfg.num_res_blocks)]
         for i in reversed(range(len(m))):
             for _ in range(cfg.num_res_blocks):
-                blocks.append(ResBlock(width, f * m[i], (3, 3, 3), "zeros"))
+                blocks.append(ResBlock(width, f * m[i], (3, 3, 3), "zeros", cfg.norm))
                 width = f * m[i]
             if i > 0:  # transposed conv undoes the matching strided conv
                 st = 2 if cfg.temporal_downsample[i - 1] else 1
                 blocks.append(nn.ConvTranspose3d(width, width, (2 + st, 4, 4), stride=(st, 2, 2), padding=1))
         self.blocks = nn.Sequential(*blocks)
-        self.norm_out = norm_layer(width)
+        self.norm_out = norm_layer(width, cfg.norm) if cfg.output_norm else nn.Identity()  # as the MAGVIT decoder
         self.conv_out = nn.Conv3d(width, 3, 3, padding=1)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

@@ -94,7 +94,9 @@ class Encoder(nn.Module):
                 blocks.append(nn.AvgPool3d((pool_t, 2, 2)))
         blocks += [ResBlock(width, width, kernel, cfg.padding, cfg.norm) for _ in range(cfg.num_res_blocks)]
         self.blocks = nn.Sequential(*blocks)
-        self.norm_out = norm_layer(width, cfg.norm)
+        # paper/code: GN before the latent projection; it normalises each clip on its own (see
+        # TokenizerConfig.latent_norm), so ``latent_norm=False`` keeps only the swish
+        self.norm_out = norm_layer(width, cfg.norm) if cfg.latent_norm else nn.Identity()
         self.conv_out = nn.Conv3d(width, cfg.embedding_dim, 1)
 
     def forward(self, video: torch.Tensor) -> torch.Tensor:
@@ -130,7 +132,9 @@ class Decoder(nn.Module):
             if i > 0:  # mirror of the encoder: spatial-only levels are undone first
                 blocks.append(Upsample(width, temporal and cfg.temporal_downsample[i - 1], kernel, cfg.padding))
         self.blocks = nn.Sequential(*blocks)
-        self.norm_out = norm_layer(width, cfg.norm)
+        # paper/code: GN -> swish -> conv to RGB. GN here removes each clip's per-channel mean and scale from the
+        # only path to the output (see TokenizerConfig.output_norm); ``output_norm=False`` keeps only the swish
+        self.norm_out = norm_layer(width, cfg.norm) if cfg.output_norm else nn.Identity()
         self.conv_out = Conv(width, 3, kernel, cfg.padding)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -142,12 +146,32 @@ class VectorQuantizer(nn.Module):
     """Plain VQ with a learned codebook, straight-through gradients and the entropy loss (spec Sec. 1.3)."""
 
     def __init__(self, codebook_size: int, dim: int, commitment_weight: float = 0.25,
-                 entropy_weight: float = 0.1, entropy_temperature: float = 0.01):
+                 entropy_weight: float = 0.1, entropy_temperature: float = 0.01, restart_after: int = 0):
         super().__init__()
         bound = math.sqrt(3.0 / codebook_size)  # variance scaling, fan_in = codebook size
         self.codebook = nn.Parameter(torch.empty(codebook_size, dim).uniform_(-bound, bound))
         self.commitment_weight, self.entropy_weight = commitment_weight, entropy_weight
         self.entropy_temperature = entropy_temperature
+        # Dead-code restarts (a scale adaptation, off in the paper/code): a code unused for ``restart_after``
+        # training steps is moved onto a latent of the current batch. Buffers, so checkpoints carry them.
+        self.restart_after = restart_after
+        self.register_buffer("steps_unused", torch.zeros(codebook_size, dtype=torch.long))
+        self.register_buffer("initialised", torch.tensor(False))
+
+    @torch.no_grad()
+    def restart_dead_codes(self, flat: torch.Tensor, ids: torch.Tensor) -> None:
+        """First training step: every code becomes a random latent z of the batch (data init); later, codes
+        unused for ``restart_after`` steps do. Draws from torch's global RNG, so seeded runs repeat."""
+        used = torch.bincount(ids, minlength=self.codebook.shape[0]) > 0
+        self.steps_unused.add_(1).masked_fill_(used, 0)
+        dead = torch.ones_like(used) if not self.initialised else self.steps_unused >= self.restart_after
+        self.initialised.fill_(True)
+        n = int(dead.sum())
+        if n == 0:
+            return
+        picks = torch.randint(0, flat.shape[0], (n,), device=flat.device)
+        self.codebook.data[dead] = flat[picks]
+        self.steps_unused[dead] = 0
 
     def distances(self, x: torch.Tensor) -> torch.Tensor:
         """Squared Euclidean distances [N, K] of latents x [N, D] to every code."""
@@ -160,6 +184,10 @@ class VectorQuantizer(nn.Module):
         flat = rearrange(z, "b d t h w -> (b t h w) d")
         d = self.distances(flat)
         ids = d.argmin(1)
+        if self.training and self.restart_after > 0:
+            self.restart_dead_codes(flat.detach(), ids)
+            d = self.distances(flat)  # codes moved: assign against the new codebook
+            ids = d.argmin(1)
         q = self.codebook[ids]
         losses = {
             "commitment": self.commitment_weight * F.mse_loss(flat, q.detach()),
@@ -208,7 +236,15 @@ class VQTokenizer(nn.Module):
         else:
             self.encoder, self.decoder = Encoder(cfg, self.temporal), Decoder(cfg, self.temporal)
         self.quantizer = VectorQuantizer(cfg.codebook_size, cfg.embedding_dim, cfg.commitment_weight,
-                                         cfg.entropy_weight)
+                                         cfg.entropy_weight, restart_after=cfg.codebook_restart_after)
+
+    def to_input(self, video: torch.Tensor) -> torch.Tensor:
+        """[0, 1] video -> what the encoder sees: as is (paper/code) or in [-1, 1] (``zero_centre``)."""
+        return video * 2 - 1 if self.cfg.zero_centre else video
+
+    def from_output(self, out: torch.Tensor) -> torch.Tensor:
+        """The decoder's output -> [0, 1] video (the inverse of ``to_input``)."""
+        return (out + 1) / 2 if self.cfg.zero_centre else out
 
     def check_input(self, video: torch.Tensor) -> None:
         check_video(video)
@@ -219,14 +255,14 @@ class VQTokenizer(nn.Module):
     def forward(self, video: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """video -> (reconstruction, ids, quantizer losses); gradients flow straight through the VQ."""
         self.check_input(video)
-        z_q, ids, losses = self.quantizer(self.encoder(video))
-        return self.decoder(z_q), ids, losses
+        z_q, ids, losses = self.quantizer(self.encoder(self.to_input(video)))
+        return self.from_output(self.decoder(z_q)), ids, losses
 
     @torch.no_grad()
     def encode(self, video: torch.Tensor) -> torch.Tensor:
         """video [B, 3, T, H, W] in [0, 1] -> token ids [B, t, h, w] (long)."""
         self.check_input(video)
-        return self.quantizer(self.encoder(video))[1]
+        return self.quantizer(self.encoder(self.to_input(video)))[1]
 
     @torch.no_grad()
     def decode(self, ids: torch.Tensor) -> torch.Tensor:
@@ -238,7 +274,7 @@ class VQTokenizer(nn.Module):
         if ids.min() < 0 or ids.max() >= self.codebook_size:
             raise ValueError(f"token ids must lie in [0, {self.codebook_size}), "
                              f"got [{int(ids.min())}, {int(ids.max())}]")
-        return self.decoder(self.quantizer.lookup(ids.long()))
+        return self.from_output(self.decoder(self.quantizer.lookup(ids.long())))
 
 
 def build_tokenizer(cfg: TokenizerConfig, data: DataConfig) -> VQTokenizer:

@@ -321,3 +321,72 @@ def test_reconstruction_quality_reuses_the_real_features_and_reports_psnr(tmp_pa
     assert quality["fvd_proxy"] == pytest.approx(direct.value) and quality["num_clips"] == 24
     assert quality["psnr"] == pytest.approx(psnr(video, recon))
     assert quality["is_proxy"] >= 1.0 and quality["is_proxy_real"] >= 1.0
+
+
+def test_scale_adaptations_default_to_the_paper_design():
+    """Each adaptation's default is the paper/code value, so the paper design is one switch away."""
+    cfg = TokenizerConfig()
+    assert (cfg.norm, cfg.output_norm, cfg.latent_norm, cfg.zero_centre, cfg.codebook_restart_after) == (
+        "group", True, True, False, 0)
+    for name in ("paper",):
+        p = profiles.get(name, device="cpu").tokenizer
+        assert (p.output_norm, p.latent_norm, p.zero_centre, p.codebook_restart_after) == (True, True, False, 0)
+    tok = build_tokenizer(SMALL, DATA)
+    assert isinstance(tok.decoder.norm_out, torch.nn.GroupNorm)
+    assert isinstance(tok.encoder.norm_out, torch.nn.GroupNorm)
+    adapted = build_tokenizer(replace(SMALL, output_norm=False, latent_norm=False), DATA)
+    assert isinstance(adapted.decoder.norm_out, torch.nn.Identity)
+    assert isinstance(adapted.encoder.norm_out, torch.nn.Identity)
+
+
+def test_output_groupnorm_removes_each_clips_colour_from_the_output_path():
+    """Why ``output_norm`` exists: with the paper's final GN (one channel per group at these widths), two clips
+    that differ only by a constant colour offset give the decoder's output conv the same input."""
+    torch.manual_seed(0)
+    tok = build_tokenizer(replace(SMALL, filters=16, channel_multipliers=(1, 1, 1)), DATA).eval()
+    h = torch.randn(2, 16, 4, 8, 8)
+    shifted = h + torch.randn(1, 16, 1, 1, 1) * 3  # the same pattern, another per-channel clip mean
+    assert torch.allclose(tok.decoder.norm_out(h), tok.decoder.norm_out(shifted), atol=1e-4)
+    no_norm = build_tokenizer(replace(SMALL, filters=16, channel_multipliers=(1, 1, 1), output_norm=False), DATA)
+    assert not torch.allclose(no_norm.decoder.norm_out(h), no_norm.decoder.norm_out(shifted), atol=1e-1)
+
+
+def test_zero_centre_is_invisible_to_callers():
+    tok = build_tokenizer(replace(SMALL, zero_centre=True), DATA)
+    video = torch.rand(2, 3, 16, 16, 16)
+    assert torch.equal(tok.to_input(video), video * 2 - 1)
+    assert torch.allclose(tok.from_output(tok.to_input(video)), video)
+    recon, ids, _ = tok(video)
+    assert recon.shape == video.shape and ids.shape == (2, *tok.latent_shape)
+
+
+def test_dead_code_restart_initialises_from_data_and_revives_unused_codes():
+    torch.manual_seed(0)
+    tok = build_tokenizer(replace(SMALL, codebook_restart_after=2), DATA).train()
+    q = tok.quantizer
+    z = torch.randn(2, SMALL.embedding_dim, 4, 4, 4) * 5  # far from the tiny uniform init
+    before = q.codebook.detach().clone()
+    q(z)
+    flat = z.permute(0, 2, 3, 4, 1).reshape(-1, SMALL.embedding_dim)
+    # first training step: every code is now one of the batch's latents (data init)
+    def nearest(codes: torch.Tensor) -> torch.Tensor:  # exact squared distance to the nearest latent
+        return (codes[:, None] - flat[None]).pow(2).sum(-1).min(1).values
+
+    assert torch.all(nearest(q.codebook.detach()) == 0) and not torch.allclose(before, q.codebook.detach())
+    # a code that no latent picks for restart_after steps moves onto a latent
+    with torch.no_grad():
+        q.codebook[0] = 1e3
+    for _ in range(2):
+        q(z)
+    assert nearest(q.codebook.detach()[:1]) == 0
+    # no restarts in eval mode (encode must not change the tokenizer) or when switched off (paper)
+    with torch.no_grad():
+        q.codebook[0] = 1e3
+    q.eval()
+    for _ in range(3):
+        q(z)
+    assert float(q.codebook[0, 0]) == 1e3
+    off = build_tokenizer(SMALL, DATA).train()
+    init = off.quantizer.codebook.detach().clone()
+    off.quantizer(z)
+    assert torch.equal(init, off.quantizer.codebook.detach())

@@ -1,0 +1,246 @@
+"""Learning curves of the tokenizer at a profile's widths: what makes the MAGVIT 3D-VQ learn, one change at a time.
+
+Run by ``benchmarks/tokenizer_learning_curves.py`` (minutes to an hour: not part of a notebook); notebook 03
+plots the CSV it writes. Every row trains one variant on the profile's tokenizer batches (``tokenizer_batch``: the
+equal mix of pushbot, shapes and scenes) and, every ``--every`` steps, reconstructs held-out clips of the **val** split
+(the design is chosen on val; notebook 03 reports on test): PSNR per benchmark, the error of each clip's mean
+colour, and for quantised rows the codebook perplexity, next to three reference reconstructions of the same
+clips (training-mean colour, each clip's mean colour, the supervoxel mean on the token grid). Stages:
+
+- ``ae``: encoder + decoder with a continuous latent, reconstruction MSE only (can the network learn at all?);
+- ``vq``: + the quantiser and its losses (commitment, codebook, entropy), no GAN;
+- ``full``: the tokenizer's own training step (``magvit.tokenizer_train.setup_training``: + GAN, R1, LeCam, EMA),
+  evaluated on its EMA weights, as every later notebook uses them.
+
+Rows are :class:`~magvit.config.TokenizerConfig` overrides of the profile's tokenizer, so every adaptation is
+the config field a profile sets. Results go to ``<results>/diagnostics/tokenizer_learning_curves.csv``; a rerun of
+some rows replaces those rows (same row name and seed) and keeps the others. At ``cpu``, one row of 1000 ``ae``
+steps takes ~15-30 min on one thread of the 2-core machine: run two rows at once with ``--threads 1`` each.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import replace
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from magvit import data, metrics, results
+from magvit.artifacts import git_commit
+from magvit.config import Profile, TokenizerConfig
+from magvit.paths import results_dir
+from magvit.tokenizer_train import (
+    codebook_usage,
+    ema_update,
+    reference_reconstructions,
+    setup_training,
+    tokenizer_batch,
+)
+from magvit.train import compound_lr, deterministic, set_lr
+from magvit.vq import build_tokenizer
+
+TABLE = "diagnostics/tokenizer_learning_curves"
+
+# name -> (stage, TokenizerConfig overrides). The first row of each stage is the paper's design at the profile's
+# widths; the others change one thing at a time (or add one to the row above), as notebook 03 shows them.
+ROWS: dict[str, tuple[str, dict]] = {
+    "ae: plain 3-layer conv autoencoder": ("plain", {}),
+    "ae: paper design": ("ae", {}),
+    "ae: no output norm": ("ae", {"output_norm": False}),
+    "ae: no output norm, no latent norm": ("ae", {"output_norm": False, "latent_norm": False}),
+    "ae: no output norm, zero-centred": ("ae", {"output_norm": False, "zero_centre": True}),
+    "ae: no output/latent norm, zero-centred": ("ae", {"output_norm": False, "latent_norm": False,
+                                                       "zero_centre": True}),
+    "ae: batch norm": ("ae", {"norm": "batch"}),
+    "ae: batch norm, zero-centred": ("ae", {"norm": "batch", "zero_centre": True}),
+    "ae: zero-centred": ("ae", {"zero_centre": True}),
+    "vq: paper design": ("vq", {}),
+    "vq: batch norm, zero-centred": ("vq", {"norm": "batch", "zero_centre": True}),
+    "vq: batch norm, zero-centred, code restarts": ("vq", {"norm": "batch", "zero_centre": True,
+                                                           "codebook_restart_after": 20}),
+    "full: paper design": ("full", {}),
+    "full: batch norm, zero-centred, code restarts": ("full", {"norm": "batch", "zero_centre": True,
+                                                               "codebook_restart_after": 20}),
+}
+
+
+def plain_autoencoder(dim: int) -> nn.Module:
+    """The reference network: 3 convolutions down (two 2x average pools), 3 up (two nearest 2x upsamplings), no
+    normalisation, no residual blocks; 4x4x4 compression like the cpu tokenizer, continuous latent."""
+    return nn.Sequential(
+        nn.Conv3d(3, 32, 3, padding=1), nn.SiLU(), nn.AvgPool3d(2), nn.Conv3d(32, 64, 3, padding=1), nn.SiLU(),
+        nn.AvgPool3d(2), nn.Conv3d(64, dim, 1),
+        nn.Conv3d(dim, 64, 3, padding=1), nn.SiLU(), nn.Upsample(scale_factor=2), nn.Conv3d(64, 32, 3, padding=1),
+        nn.SiLU(), nn.Upsample(scale_factor=2), nn.Conv3d(32, 3, 3, padding=1))
+
+
+def held_out(p: Profile, clips_per_benchmark: int, seed: int = 0) -> dict[str, torch.Tensor]:
+    """Clips of the val split per benchmark (never seen in training, never the test clips of notebook 03)."""
+    return {name: data.get_batch(data.load(name, "val", p.data.num_frames, p.data.resolution, seed),
+                                 range(clips_per_benchmark))[0] for name in data.BENCHMARKS}
+
+
+def long_rows(keys: dict, benchmark: str, values: dict[str, float]) -> list[dict]:
+    """One row per metric (long format: a continuous row has no perplexity, and no column holds NaN)."""
+    return [{**keys, "benchmark": benchmark, "metric": k, "value": float(v)} for k, v in values.items()]
+
+
+def colour_error(video: torch.Tensor, recon: torch.Tensor) -> float:
+    """Mean squared error of each clip's mean colour (what per-clip normalisation can strip)."""
+    return float((recon.mean((2, 3, 4)) - video.mean((2, 3, 4))).pow(2).mean())
+
+
+@torch.no_grad()
+def evaluate(reconstruct_fn, clips: dict[str, torch.Tensor], keys: dict) -> list[dict]:
+    """PSNR and clip-colour error per benchmark of ``reconstruct_fn(video) -> (recon, ids or None)``, and the
+    codebook perplexity over all clips for quantised rows."""
+    rows, all_ids = [], []
+    for name, video in clips.items():
+        recon, ids = reconstruct_fn(video)
+        recon = recon.clamp(0, 1)
+        rows += long_rows(keys, name, {"psnr": metrics.psnr(video, recon), "colour_error": colour_error(video, recon)})
+        if ids is not None:
+            all_ids.append(ids)
+    if all_ids:
+        ids = torch.cat(all_ids)
+        rows += long_rows(keys, "all", {"perplexity": codebook_usage(ids, int(ids.max()) + 1)["perplexity"]})
+    return rows
+
+
+def references(p: Profile, clips: dict[str, torch.Tensor], block: tuple[int, int, int]) -> list[dict]:
+    """The three trivial reconstructions on the same clips (step 0 rows named "reference: ...")."""
+    train = torch.cat([tokenizer_batch(p.tokenizer, i, p.data.num_frames, p.data.resolution, 0) for i in range(8)])
+    rows = []
+    for name, video in clips.items():
+        for ref, recon in reference_reconstructions(video, train.mean((0, 2, 3, 4)), block).items():
+            keys = {"row": f"reference: {ref}", "stage": "reference", "seed": 0, "step": 0}
+            rows += long_rows(keys, name, {"psnr": metrics.psnr(video, recon),
+                                           "colour_error": colour_error(video, recon)})
+    return rows
+
+
+def train_row(p: Profile, stage: str, cfg: TokenizerConfig, seed: int, steps: int, every: int,
+              clips: dict[str, torch.Tensor], label: str) -> list[dict]:
+    """Train one row for ``steps`` steps and evaluate it every ``every`` steps."""
+    cfg = replace(cfg, steps=steps)
+    dev = p.device
+    deterministic()
+    if stage == "full":
+        modules, _, train_step = setup_training(p, cfg, seed)
+        evaluated = modules["ema"]
+    elif stage in ("ae", "vq", "plain"):
+        torch.manual_seed(seed)
+        net = (plain_autoencoder(cfg.embedding_dim) if stage == "plain" else build_tokenizer(cfg, p.data)).to(dev)
+        opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+        evaluated = copy.deepcopy(net).requires_grad_(False)  # the EMA, as the real training keeps it
+
+        def train_step(real: torch.Tensor, step: int) -> dict[str, float]:
+            set_lr(opt, compound_lr(step, cfg.lr, cfg.warmup_steps, cfg.steps))
+            if stage == "plain":
+                recon, q_losses = net(real), {}
+            elif stage == "ae":  # continuous latent: the quantiser is skipped
+                recon, q_losses = net.from_output(net.decoder(net.encoder(net.to_input(real)))), {}
+            else:
+                recon, _, q_losses = net(real)
+            loss = F.mse_loss(recon, real) + sum(q_losses.values())
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            ema_update(evaluated, net, cfg.ema_decay, step)
+            return {"loss": loss.item()}
+    else:
+        raise ValueError(f"unknown stage {stage!r}; choose from plain, ae, vq, full")
+
+    def reconstruct_fn(video: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        evaluated.eval()
+        video = video.to(dev)
+        if stage == "plain":
+            return evaluated(video), None
+        if stage == "ae":
+            return evaluated.from_output(evaluated.decoder(evaluated.encoder(evaluated.to_input(video)))), None
+        ids = evaluated.encode(video)
+        return evaluated.decode(ids), ids
+
+    rows, t0 = [], time.perf_counter()
+    for step in tqdm(range(steps), desc=label, mininterval=10):
+        real = tokenizer_batch(cfg, step, p.data.num_frames, p.data.resolution, seed).to(dev)
+        logs = train_step(real, step)
+        if (step + 1) % every == 0 or step + 1 == steps:
+            keys = {"row": label, "stage": stage, "seed": seed, "step": step + 1}
+            evaluated_rows = evaluate(reconstruct_fn, clips, keys)
+            rows += evaluated_rows + long_rows(keys, "all", {
+                "train_loss": logs["loss"], "s_per_step": (time.perf_counter() - t0) / (step + 1)})
+            tqdm.write(f"{label} seed {seed} step {step + 1}: " + ", ".join(
+                f"{r['benchmark']} {r['value']:.2f} dB" for r in evaluated_rows if r["metric"] == "psnr"))
+    return rows
+
+
+def run(p: Profile, rows: list[str], seeds: list[int], steps: int, every: int, clips_per_benchmark: int = 24,
+        ) -> pd.DataFrame:
+    """Train and evaluate ``rows`` x ``seeds``; merge them into the profile's CSV (other rows kept); return it."""
+    unknown = [r for r in rows if r not in ROWS]
+    if unknown:
+        raise ValueError(f"unknown learning-curve row(s) {unknown}; rows are: {list(ROWS)}")
+    clips = held_out(p, clips_per_benchmark)
+    new = references(p, clips, build_tokenizer(p.tokenizer, p.data).compression)
+    for name in rows:
+        stage, overrides = ROWS[name]
+        for seed in seeds:
+            new += train_row(p, stage, replace(p.tokenizer, **overrides), seed, steps, every, clips, name)
+    table = pd.DataFrame(new)
+    table["run_commit"] = git_commit()  # rows of earlier runs keep theirs
+    path = results_dir(p.name) / f"{TABLE}.csv"
+    if path.exists():  # keep the rows this run did not retrain
+        old = pd.read_csv(path)
+        old = old[[c for c in old.columns if c not in results.PROVENANCE]]
+        done = set(zip(table["row"], table["seed"], strict=True))
+        old = old[[(r, s) not in done for r, s in zip(old["row"], old["seed"], strict=True)]]
+        table = pd.concat([old, table], ignore_index=True)
+    results.write_table(table, TABLE, profile=p.name, seeds=sorted(set(table["seed"])), device=p.device)
+    return table
+
+
+def read(profile: str) -> pd.DataFrame:
+    """The learning-curve table of ``profile`` (written by ``run``)."""
+    path = results_dir(profile) / f"{TABLE}.csv"
+    if not path.exists():
+        raise FileNotFoundError(f"no learning curves at {path}; run benchmarks/tokenizer_learning_curves.py "
+                                f"--profile {profile} first")
+    return pd.read_csv(path)
+
+
+def plot(table: pd.DataFrame, rows: list[str] | None = None, metric: str = "psnr", profile: str = ""):
+    """One panel per benchmark: ``metric`` vs training step per row (mean over seeds, the seeds' range shaded),
+    the reference reconstructions as horizontal lines."""
+    import matplotlib.pyplot as plt
+
+    data_rows = table[(table.metric == metric) & (table.stage != "reference")]
+    refs = table[(table.metric == metric) & (table.stage == "reference")]
+    rows = rows or list(dict.fromkeys(data_rows["row"]))
+    benchmarks = [b for b in data.BENCHMARKS if b in set(data_rows["benchmark"])]
+    fig, axes = plt.subplots(1, len(benchmarks), figsize=(4.2 * len(benchmarks), 3.4), sharex=True)
+    for ax, bench in zip(axes, benchmarks, strict=True):
+        for row in rows:
+            sel = data_rows[(data_rows.row == row) & (data_rows.benchmark == bench)]
+            if sel.empty:
+                continue
+            stats = sel.groupby("step")["value"].agg(["mean", "min", "max"])
+            line, = ax.plot(stats.index, stats["mean"], marker=".", label=row)
+            if sel.seed.nunique() > 1:
+                ax.fill_between(stats.index, stats["min"], stats["max"], color=line.get_color(), alpha=0.2)
+        for (ref, sel), style in zip(refs[refs.benchmark == bench].groupby("row", sort=False), [":", "--", "-."],
+                                     strict=False):
+            ax.axhline(sel["value"].mean(), color="grey", linestyle=style, linewidth=1,
+                       label=ref.removeprefix("reference: "))
+        ax.set_title(bench)
+        ax.set_xlabel("training step")
+        ax.set_ylabel(f"held-out {metric}" + (" (dB)" if metric == "psnr" else ""))
+    axes[-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.suptitle(f"tokenizer learning curves (val clips){f' [{profile}]' if profile else ''}")
+    fig.tight_layout()
+    return fig
