@@ -130,5 +130,8 @@ class Profile:
     evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     seeds: tuple[int, ...] = (0,)
+    # notebook 03's learning curves (magvit.learning_curves): steps per row when the notebook must run them itself
+    # (smoke; at cpu the benchmark script's committed CSV is read)
+    tokenizer_curve_steps: int = 300
     device: str = "cpu"  # resolved by profiles.get (CUDA when present unless overridden)
     checkpoint_every: int = 200

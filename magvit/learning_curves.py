@@ -59,15 +59,59 @@ ROWS: dict[str, tuple[str, dict]] = {
     "ae: batch norm": ("ae", {"norm": "batch"}),
     "ae: batch norm, zero-centred": ("ae", {"norm": "batch", "zero_centre": True}),
     "ae: zero-centred": ("ae", {"zero_centre": True}),
+    "ae: batch norm, zero-centred, lr 2e-3": ("ae", {"norm": "batch", "zero_centre": True, "lr": 2e-3}),
     "vq: paper design": ("vq", {}),
     "vq: batch norm, zero-centred": ("vq", {"norm": "batch", "zero_centre": True}),
     "vq: batch norm, zero-centred, code restarts": ("vq", {"norm": "batch", "zero_centre": True,
                                                            "codebook_restart_after": 20}),
+    "vq: batch norm, zero-centred, code restarts, 1024 codes": ("vq", {"norm": "batch", "zero_centre": True,
+                                                                      "codebook_restart_after": 20,
+                                                                      "codebook_size": 1024}),
+    "vq: batch norm, zero-centred, code restarts, 1024 codes, no entropy loss": (
+        "vq", {"norm": "batch", "zero_centre": True, "codebook_restart_after": 20, "codebook_size": 1024,
+               "entropy_weight": 0.0}),
     "full: paper design": ("full", {}),
     "full: batch norm, zero-centred, code restarts": ("full", {"norm": "batch", "zero_centre": True,
                                                                "codebook_restart_after": 20}),
 }
 
+# The fields of the tokenizer's design (not of its budget) a row or profile may change
+DESIGN_FIELDS = ("norm", "output_norm", "latent_norm", "zero_centre", "codebook_restart_after", "entropy_weight")
+# Every row starts from the paper's design at the profile's widths with 256 codes (the cpu profile's codebook when
+# the curves were first run); rows that say "1024 codes" set it.
+CURVE_CODEBOOK = 256
+
+# The design fields a profile may change from the paper's tokenizer, with the paper's / official code's value and
+# why a profile changes it (the evidence: the learning curves above).
+ADAPTATIONS: dict[str, tuple[object, str]] = {
+    "norm": ("group", "GroupNorm normalises every clip on its own and strips its colour, which is most of the "
+                      "stand-ins' pixel variance; batch statistics keep it"),
+    "output_norm": (True, "the decoder's last GroupNorm removes each clip's per-channel mean from the only path "
+                          "to the output"),
+    "latent_norm": (True, "the same at the encoder's output"),
+    "zero_centre": (False, "with [0, 1] input and no output activation the network starts far from the data's "
+                           "mean; [-1, 1] as in VQGAN"),
+    "codebook_restart_after": (0, "data-initialised codes and restarts of dead codes keep the codebook in use in "
+                                  "a few hundred steps"),
+    "entropy_weight": (0.1, "with restarts keeping the codes in use, the entropy term cost about 1 dB in 300 steps"),
+    "lr": (1e-4, "hundreds of steps instead of tens of thousands"),
+    "perceptual_weight": (0.1, "the frame-network stand-in costs 41% more time per step"),
+}
+
+
+# The rows notebook 03 shows (the benchmark script ran them at cpu; at smoke the notebook runs them itself).
+NOTEBOOK_ROWS = [
+    "ae: plain 3-layer conv autoencoder",
+    "ae: paper design",
+    "ae: zero-centred",
+    "ae: no output/latent norm, zero-centred",
+    "ae: batch norm",
+    "ae: batch norm, zero-centred",
+    "vq: batch norm, zero-centred, code restarts",
+    "vq: batch norm, zero-centred, code restarts, 1024 codes",
+    "vq: batch norm, zero-centred, code restarts, 1024 codes, no entropy loss",
+    "full: batch norm, zero-centred, code restarts",
+]
 
 def plain_autoencoder(dim: int) -> nn.Module:
     """The reference network: 3 convolutions down (two 2x average pools), 3 up (two nearest 2x upsamplings), no
@@ -77,6 +121,13 @@ def plain_autoencoder(dim: int) -> nn.Module:
         nn.AvgPool3d(2), nn.Conv3d(64, dim, 1),
         nn.Conv3d(dim, 64, 3, padding=1), nn.SiLU(), nn.Upsample(scale_factor=2), nn.Conv3d(64, 32, 3, padding=1),
         nn.SiLU(), nn.Upsample(scale_factor=2), nn.Conv3d(32, 3, 3, padding=1))
+
+
+def paper_design(cfg: TokenizerConfig) -> TokenizerConfig:
+    """``cfg`` with every design adaptation reset to the paper's value (widths, steps and lr kept) and
+    ``CURVE_CODEBOOK`` codes: what a row's overrides apply to, whatever the profile's own tokenizer adapts."""
+    paper = TokenizerConfig()
+    return replace(cfg, codebook_size=CURVE_CODEBOOK, **{f: getattr(paper, f) for f in DESIGN_FIELDS})
 
 
 def held_out(p: Profile, clips_per_benchmark: int, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -191,7 +242,8 @@ def run(p: Profile, rows: list[str], seeds: list[int], steps: int, every: int, c
     for name in rows:
         stage, overrides = ROWS[name]
         for seed in seeds:
-            new += train_row(p, stage, replace(p.tokenizer, **overrides), seed, steps, every, clips, name)
+            new += train_row(p, stage, replace(paper_design(p.tokenizer), **overrides), seed, steps, every, clips,
+                             name)
     table = pd.DataFrame(new)
     table["run_commit"] = git_commit()  # rows of earlier runs keep theirs
     path = results_dir(p.name) / f"{TABLE}.csv"
@@ -244,3 +296,57 @@ def plot(table: pd.DataFrame, rows: list[str] | None = None, metric: str = "psnr
     fig.suptitle(f"tokenizer learning curves (val clips){f' [{profile}]' if profile else ''}")
     fig.tight_layout()
     return fig
+
+
+def load_or_run(p: Profile, rows: list[str], seeds: list[int] | None = None, every: int | None = None,
+                ) -> pd.DataFrame:
+    """The profile's learning curves for ``rows``: read from its CSV, training only the rows (and seeds) it lacks,
+    for ``p.tokenizer_curve_steps`` steps (at ``cpu`` the benchmark script's committed CSV has them all)."""
+    seeds = seeds or [0]
+    path = results_dir(p.name) / f"{TABLE}.csv"
+    have = set(zip(*(pd.read_csv(path)[["row", "seed"]].T.values), strict=True)) if path.exists() else set()
+    missing = [r for r in rows if any((r, s) not in have for s in seeds)]
+    if missing:
+        steps = p.tokenizer_curve_steps
+        run(p, missing, seeds, steps, every or max(1, steps // 3))
+    table = read(p.name)
+    return table[table.row.isin(rows) | (table.stage == "reference")]
+
+
+def adaptations(cfg: TokenizerConfig) -> pd.DataFrame:
+    """The fields where ``cfg`` departs from the paper's tokenizer design: field, paper value, this profile, why."""
+    rows = [{"field": f, "paper / code": paper, "this profile": getattr(cfg, f), "why": why}
+            for f, (paper, why) in ADAPTATIONS.items() if getattr(cfg, f) != paper]
+    return pd.DataFrame(rows, columns=["field", "paper / code", "this profile", "why"])
+
+
+def bar(tokenizer_psnr: dict[str, float], block_mean_psnr: dict[str, float], margin_db: float = 1.0) -> pd.DataFrame:
+    """Does the tokenizer carry information? Its held-out PSNR per benchmark against the supervoxel-mean
+    reference (the bar: at most ``margin_db`` below it)."""
+    rows = [{"benchmark": b, "tokenizer_psnr": tokenizer_psnr[b], "block_mean_psnr": block_mean_psnr[b],
+             "gap_db": tokenizer_psnr[b] - block_mean_psnr[b],
+             "meets_bar": bool(tokenizer_psnr[b] >= block_mean_psnr[b] - margin_db)} for b in tokenizer_psnr]
+    return pd.DataFrame(rows)
+
+
+def final_psnr(table: pd.DataFrame) -> pd.DataFrame:
+    """Held-out PSNR per row (mean over seeds) at each row's last step, with the references: row x benchmark."""
+    psnr = table[table.metric == "psnr"]
+    last = psnr[psnr.step == psnr.groupby("row").step.transform("max")]
+    out = last.pivot_table(index=["row", "step"], columns="benchmark", values="value", aggfunc="mean")
+    return out[[b for b in data.BENCHMARKS if b in out.columns]]
+
+
+def bar_text(verdict: pd.DataFrame) -> str:
+    """A computed sentence on ``bar(...)``: which benchmarks the tokenizer reaches the bar on, by how much."""
+    parts = [f"{r.benchmark} {r.tokenizer_psnr:.2f} dB vs {r.block_mean_psnr:.2f} dB ({r.gap_db:+.2f} dB)"
+             for r in verdict.itertuples()]
+    if verdict.meets_bar.all():
+        head = "**The tokenizer meets the bar on every benchmark**"
+    elif verdict.meets_bar.any():
+        head = (f"**The tokenizer meets the bar on {', '.join(verdict.benchmark[verdict.meets_bar])} only**; "
+                "it misses it on " + ", ".join(verdict.benchmark[~verdict.meets_bar]))
+    else:
+        head = "**The tokenizer misses the bar on every benchmark**"
+    return (f"{head} (held-out PSNR against the supervoxel mean, bar: at most 1 dB below it): "
+            + "; ".join(parts) + ".")

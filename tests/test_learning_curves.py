@@ -1,0 +1,57 @@
+"""The tokenizer learning-curve study (notebook 03): its script at smoke, the bar, the adaptations table."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+
+from magvit import learning_curves, profiles
+from magvit.config import TokenizerConfig
+from magvit.paths import REPO_ROOT
+
+
+def test_script_runs_at_smoke_and_keeps_rows_of_earlier_runs(tmp_path):
+    env = {"MAGVIT_RESULTS": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    script = [sys.executable, str(REPO_ROOT / "benchmarks" / "tokenizer_learning_curves.py"), "--profile", "smoke",
+              "--steps", "2", "--every", "1", "--clips", "2", "--threads", "1"]
+    subprocess.run(script + ["--rows", "ae: paper design", "vq: batch norm, zero-centred, code restarts"],
+                   env=env, check=True, capture_output=True, timeout=300)
+    subprocess.run(script + ["--rows", "ae: paper design"], env=env, check=True, capture_output=True, timeout=300)
+    table = pd.read_csv(tmp_path / "diagnostics" / "tokenizer_learning_curves.csv")
+    assert set(table.row) >= {"ae: paper design", "vq: batch norm, zero-centred, code restarts",
+                              "reference: clip mean colour"}
+    ae = table[(table.row == "ae: paper design") & (table.metric == "psnr")]
+    assert sorted(set(ae.step)) == [1, 2] and len(ae) == 2 * 3  # retrained once, not duplicated
+    assert not (table[table.row == "ae: paper design"].metric == "perplexity").any()  # continuous latent
+    assert (table[table.row.str.startswith("vq")].metric == "perplexity").any()
+    assert table.value.notna().all()
+    with pytest.raises(subprocess.CalledProcessError):
+        subprocess.run(script + ["--rows", "no such row"], env=env, check=True, capture_output=True, timeout=120)
+
+
+def test_bar_is_one_db_below_the_block_mean():
+    verdict = learning_curves.bar({"a": 20.0, "b": 19.1, "c": 18.9}, {"a": 19.0, "b": 20.0, "c": 20.0})
+    assert verdict.meets_bar.tolist() == [True, True, False]
+    assert verdict.gap_db.round(6).tolist() == [1.0, -0.9, -1.1]
+    assert "meets the bar on a, b only" in learning_curves.bar_text(verdict)
+
+
+def test_adaptations_lists_only_what_departs_from_the_paper():
+    assert learning_curves.adaptations(replace(TokenizerConfig(), lr=1e-4, perceptual_weight=0.1)).empty
+    table = learning_curves.adaptations(profiles.get("cpu", device="cpu").tokenizer)
+    assert "lr" in set(table.field)
+    for field, (paper, _) in learning_curves.ADAPTATIONS.items():
+        if field in ("lr", "perceptual_weight"):
+            continue
+        assert getattr(TokenizerConfig(), field) == paper  # the config default is the paper's value
+
+
+def test_final_psnr_takes_each_rows_last_step_mean_over_seeds():
+    rows = [{"row": "x", "stage": "ae", "seed": s, "step": st, "benchmark": "pushbot", "metric": "psnr",
+             "value": v} for s, st, v in [(0, 1, 10.0), (0, 2, 12.0), (1, 2, 14.0)]]
+    out = learning_curves.final_psnr(pd.DataFrame(rows))
+    assert out.loc[("x", 2), "pushbot"] == 13.0
