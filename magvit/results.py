@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,11 @@ import torch
 
 from magvit.artifacts import git_commit, utc_now
 from magvit.atomic import atomic_write_text
+from magvit.checks import check_seed
 from magvit.paths import figures_dir, results_dir
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 PROVENANCE = ("profile", "seeds", "device", "git_commit", "torch_version", "created_utc")
 
@@ -37,7 +42,9 @@ def write_table(df: pd.DataFrame, name: str, *, profile: str, seeds: int | Itera
             if bad.any():
                 rows = list(np.flatnonzero(bad)[:5])
                 raise ValueError(f"table {name!r}: metric column {column!r} has NaN/inf in rows {rows}")
-    seeds = [int(seeds)] if isinstance(seeds, int | np.integer) else [int(s) for s in seeds]
+    if isinstance(seeds, str) or not isinstance(seeds, Iterable):
+        seeds = [seeds]
+    seeds = [check_seed(s, "seeds") for s in seeds]
     out = df.copy()
     out["profile"] = profile
     out["seeds"] = " ".join(map(str, seeds))
@@ -75,7 +82,7 @@ def read_table(name: str, *, profile: str) -> pd.DataFrame:
 STAMP_GID = "magvit-profile-stamp"
 
 
-def stamp_profile(fig, profile: str) -> None:
+def stamp_profile(fig: Figure, profile: str) -> None:
     """Write ``profile <name>`` into the figure's lower-right corner, so that a figure copied out of its
     folder still says which profile made it; a second call replaces the stamp instead of adding one."""
     for text in [t for t in fig.texts if t.get_gid() == STAMP_GID]:
@@ -84,7 +91,7 @@ def stamp_profile(fig, profile: str) -> None:
              gid=STAMP_GID)
 
 
-def save_figure(fig, name: str, *, profile: str) -> Path:
+def save_figure(fig: Figure, name: str, *, profile: str) -> Path:
     """Stamp ``fig`` with its profile and save it atomically as ``<results of profile>/figures/<name>``
     (PNG unless ``name`` has a suffix)."""
     from magvit.atomic import atomic_write_with

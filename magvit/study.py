@@ -29,6 +29,7 @@ from jupyter_client.manager import AsyncKernelManager
 from magvit import profiles
 from magvit.artifacts import git_commit, utc_now
 from magvit.atomic import atomic_write_text
+from magvit.locks import file_lock
 from magvit.paths import REPO_ROOT, results_dir
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
@@ -160,10 +161,12 @@ def find_notebooks(only: list[str] | None = None, notebooks_dir: Path = NOTEBOOK
 
 
 def append_log(row: dict, path: Path) -> None:
-    """Append one row to the study log, rewriting it atomically."""
-    log = pd.read_csv(path) if path.exists() else pd.DataFrame()
-    log = pd.concat([log, pd.DataFrame([row])], ignore_index=True)
-    atomic_write_text(path, log.to_csv(index=False))
+    """Append one row to the study log, rewriting it atomically; under a lock, since two studies sharing a
+    results folder would otherwise each read the log, add a row and overwrite the other's row."""
+    with file_lock(path.with_name(f".{path.name}.lock"), what=f"appending to {path.name}"):
+        log = pd.read_csv(path) if path.exists() else pd.DataFrame()
+        log = pd.concat([log, pd.DataFrame([row])], ignore_index=True)
+        atomic_write_text(path, log.to_csv(index=False))
 
 
 def run_notebook(notebook: Path, profile: str, seed: int, out_dir: Path, status: Status | None = None) -> Path:
@@ -197,6 +200,9 @@ def run_study(profile: str, seed: int = 0, only: list[str] | None = None,
     out_dir = results_dir(profile) / "notebooks"
     log_path = results_dir(profile) / "study_log.csv"
     status = Status(len(notebooks), stream)
+    if not zmq.has("curve"):  # no keys to hand out: the kernel will print its TCP warning; say once why it is harmless
+        status.finish("note: this libzmq has no CurveZMQ, so each kernel warns that it runs over TCP without "
+                      "encryption; it listens on 127.0.0.1 only")
     outputs = []
     for i, notebook in enumerate(notebooks, 1):
         started, commit, t0 = utc_now(), git_commit(), time.perf_counter()  # the code the notebook starts from

@@ -151,3 +151,17 @@ def test_status_keeps_the_progress_bar_over_a_later_warning(tmp_path):
     assert status.line().endswith("cell 2/4 00:00:00 | wrote table6_decoding.csv")
     status.finish("[2/2] 05_decoding.ipynb ok in 0.1 min")
     assert term.getvalue().endswith("\r[2/2] 05_decoding.ipynb ok in 0.1 min\n")
+
+
+def test_without_curvezmq_the_runner_says_once_why_the_tcp_warning_is_harmless(tmp_path, monkeypatch):
+    monkeypatch.setenv("MAGVIT_RESULTS", str(tmp_path / "results"))
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    for name in ("01_a.ipynb", "02_b.ipynb"):
+        write_notebook(nbs / name, "pass")
+    monkeypatch.setattr(study.zmq, "has", lambda feature: False)
+    monkeypatch.setattr(study, "run_notebook", lambda notebook, *args: notebook)
+    assert study.EncryptedKernelManager().curve_secretkey is None
+    log = io.StringIO()
+    study.run_study("smoke", 0, notebooks_dir=nbs, stream=log)
+    assert log.getvalue().count("127.0.0.1 only") == 1
