@@ -5,8 +5,9 @@ learn, one change at a time.
         [--steps N] [--every K] [--threads T]
 
 Writes ``<results>/diagnostics/tokenizer_learning_curves.csv`` (rows of earlier runs are kept), which notebook 03
-plots. At ``cpu`` one ``ae`` row of 600 steps takes ~20 min on one thread of a 2-core machine: run two rows at
-once with ``--threads 1`` each (never more processes than cores).
+plots. At ``cpu`` one ``ae`` row of 300 steps takes ~10 min on one thread of a 2-core machine: run two rows at
+once with ``--threads 1`` each (never more processes than cores). The committed curves ran ``--steps 300`` (the
+paper-design rows 400) ``--every 100 --threads 1``, one row per process.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", default="cpu")
     parser.add_argument("--rows", nargs="+", default=list(learning_curves.ROWS), metavar="NAME")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
-    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--every", type=int, default=100)
     parser.add_argument("--clips", type=int, default=24, help="held-out val clips per benchmark")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")

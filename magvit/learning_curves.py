@@ -12,10 +12,11 @@ clips (training-mean colour, each clip's mean colour, the supervoxel mean on the
 - ``full``: the tokenizer's own training step (``magvit.tokenizer_train.setup_training``: + GAN, R1, LeCam, EMA),
   evaluated on its EMA weights, as every later notebook uses them.
 
-Rows are :class:`~magvit.config.TokenizerConfig` overrides of the profile's tokenizer, so every adaptation is
-the config field a profile sets. Results go to ``<results>/diagnostics/tokenizer_learning_curves.csv``; a rerun of
-some rows replaces those rows (same row name and seed) and keeps the others. At ``cpu``, one row of 1000 ``ae``
-steps takes ~15-30 min on one thread of the 2-core machine: run two rows at once with ``--threads 1`` each.
+Rows are :class:`~magvit.config.TokenizerConfig` overrides of the paper's design at the profile's widths
+(``paper_design``), so every adaptation is the config field a profile sets. Results go to
+``<results>/diagnostics/tokenizer_learning_curves.csv``; a rerun of some rows replaces those rows (same row name and
+seed) and keeps the others. At ``cpu`` one row of 300 ``ae``/``vq`` steps takes ~10 min on one thread of a 2-core
+Xeon (``full``: ~15 min): run two rows at once with ``--threads 1`` each, never more processes than cores.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ ROWS: dict[str, tuple[str, dict]] = {
     "ae: batch norm": ("ae", {"norm": "batch"}),
     "ae: batch norm, zero-centred": ("ae", {"norm": "batch", "zero_centre": True}),
     "ae: zero-centred": ("ae", {"zero_centre": True}),
+    "ae: batch norm, zero-centred, Adam beta1 0.9": ("ae", {"norm": "batch", "zero_centre": True, "beta1": 0.9}),
     "ae: batch norm, zero-centred, lr 2e-3": ("ae", {"norm": "batch", "zero_centre": True, "lr": 2e-3}),
     "vq: paper design": ("vq", {}),
     "vq: batch norm, zero-centred": ("vq", {"norm": "batch", "zero_centre": True}),
@@ -112,6 +114,7 @@ NOTEBOOK_ROWS = [
     "vq: batch norm, zero-centred, code restarts, 1024 codes, no entropy loss",
     "full: batch norm, zero-centred, code restarts",
 ]
+
 
 def plain_autoencoder(dim: int) -> nn.Module:
     """The reference network: 3 convolutions down (two 2x average pools), 3 up (two nearest 2x upsamplings), no
