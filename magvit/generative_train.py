@@ -25,6 +25,7 @@ from tqdm import tqdm  # text bars: tqdm.auto warns in a kernel without ipywidge
 
 from magvit import data as video_data
 from magvit.artifacts import ArtifactStore
+from magvit.checks import check_seed
 from magvit.commit import CONDITION_MODES, LOSS_MODES, MASK_COUNTS, corrupt, gamma, loss_terms, prefix_tokens
 from magvit.config import DataConfig, Profile, TokenizerConfig, TransformerConfig
 from magvit.decoding import DecodeResult, ar_decode, commit_decode, maskgit_decode
@@ -253,6 +254,8 @@ def get_transformer(profile: Profile, dataset: str = "pushbot", tasks: tuple[str
     """
     from magvit.tokenizer_train import get_tokenizer
 
+    check_seed(seed)
+    check_seed(tokenizer_seed, "tokenizer_seed")
     tasks = (tasks,) if isinstance(tasks, str) else tuple(tasks)
     gcfg = GenerativeConfig(transformer=cfg or profile.transformer, tokenizer=tokenizer_cfg or profile.tokenizer,
                             data=profile.data, dataset=dataset, tasks=tasks, condition=condition, losses=losses,

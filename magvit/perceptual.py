@@ -4,7 +4,10 @@ The paper uses an "image perceptual loss" per frame (VQGAN's LPIPS-VGG; the offi
 logits of an ImageNet ResNet-50). Those pretrained weights cannot be downloaded here, so:
 
 - ``perceptual_network = <path>``: a TorchScript module mapping frames [N, 3, H, W] in [0, 1] to a
-  tensor or a list of feature tensors (e.g. a traced VGG16 or ResNet-50) -- real weights, used as given;
+  tensor or a list of feature tensors (e.g. a traced VGG16 or ResNet-50) -- real weights, used as given.
+  A TorchScript file is a program: loading and running it executes the code it contains with this
+  process's rights (unlike the cache, which ``torch.load(weights_only=True)`` reads as data only). It is
+  loaded only from the path you set; give only a file you made or trust;
 - ``perceptual_network = "frame_net"``: a small 2D CNN trained (and cached) on frames of the stand-in
   training split to tell the benchmark a frame comes from and which corruption (none, blur, noise,
   blockiness) it carries, so its features see the artifacts a tokenizer makes. It is never the proxy
@@ -26,6 +29,7 @@ from torch import nn
 
 from magvit import data
 from magvit.artifacts import ArtifactStore
+from magvit.checks import check_seed
 from magvit.config import Profile
 from magvit.train import compound_lr, fit, set_lr
 
@@ -86,6 +90,7 @@ class FrameNetKey:
 
 def get_frame_net(profile: Profile, seed: int = 0, store: ArtifactStore | None = None) -> FrameNet:
     """The stand-in perceptual network of ``profile`` (trained on train-split frames, cached), frozen."""
+    check_seed(seed)
     key = FrameNetKey(profile.tokenizer.perceptual_steps, profile.data.num_frames, profile.data.resolution)
     dev = profile.device
     torch.manual_seed(seed)
@@ -117,7 +122,10 @@ def get_frame_net(profile: Profile, seed: int = 0, store: ArtifactStore | None =
 
 def load_feature_network(spec: str, profile: Profile, seed: int = 0,
                          store: ArtifactStore | None = None) -> nn.Module:
-    """``"frame_net"`` -> the stand-in; otherwise ``spec`` is a path to a TorchScript feature network."""
+    """``"frame_net"`` -> the stand-in; otherwise ``spec`` is a path to a TorchScript feature network.
+
+    Loading a TorchScript file runs the code in it: pass only a file you made or trust.
+    """
     if spec == "frame_net":
         return get_frame_net(profile, seed, store)
     path = Path(spec)
@@ -126,7 +134,13 @@ def load_feature_network(spec: str, profile: Profile, seed: int = 0,
             f"perceptual_network {spec!r} is neither 'frame_net' nor an existing file. To use real weights, save a "
             "TorchScript module mapping frames [N, 3, H, W] in [0, 1] to features, e.g. "
             "torch.jit.trace(vgg16_features, torch.rand(1, 3, 224, 224)).save(path)")
-    return torch.jit.load(str(path), map_location=profile.device).eval()
+    try:
+        return torch.jit.load(str(path), map_location=profile.device).eval()
+    except (RuntimeError, ValueError) as err:  # a torn file, a plain state dict, not TorchScript at all
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"perceptual_network {spec!r} is not a readable TorchScript module ({first}). Save one "
+                         "with torch.jit.trace(network, torch.rand(1, 3, 224, 224)).save(path); a state dict "
+                         "(torch.save) is not enough") from None
 
 
 class PerceptualLoss(nn.Module):

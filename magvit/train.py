@@ -6,12 +6,19 @@ checkpoint after an interruption, and returns the per-step loss log as a DataFra
 run repeats exactly, interrupted or not: every random draw of a step comes from the restored torch
 RNG, and learning rates are a pure function of the step (``compound_lr``), so no scheduler state
 exists to lose.
+
+Faults: training and saving run under the artifact's lock (``ArtifactStore.lock``), so a second process
+asking for the same artifact waits and then loads it instead of training it again. A finished artifact or
+checkpoint that fails its integrity check (``magvit.artifacts``) is moved to ``<kind>/damaged/`` with a
+:class:`DamagedArtifactWarning` naming it, and training restarts from what is intact (the checkpoint, or
+step 0); a seeded run then ends where an undamaged one would.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +27,12 @@ import torch
 from torch import nn
 from tqdm import tqdm  # text bars: tqdm.auto warns in a kernel without ipywidgets
 
-from magvit.artifacts import ArtifactStore
+from magvit.artifacts import ArtifactDamagedError, ArtifactStore
+from magvit.checks import check_seed
+
+
+class DamagedArtifactWarning(UserWarning):
+    """A cached artifact or checkpoint failed its integrity check and is being retrained."""
 
 
 def compound_lr(step: int, base: float, warmup: int, total: int) -> float:
@@ -80,20 +92,57 @@ def fit(
     If the finished artifact exists, the modules are loaded from it and nothing is trained.
     ``step_fn(step)`` performs one optimisation step in place and returns scalar losses.
     """
+    check_seed(seed)
     store = store or ArtifactStore()
-    if store.exists(kind, config, seed):
+    if store.is_verified(kind, config, seed):  # the common case, without waiting for any lock
+        try:
+            return _restore(store.load(kind, config, seed, map_location=device), modules)
+        except ArtifactDamagedError:
+            pass  # repaired below, under the lock (another process may be rewriting it right now)
+    with store.lock(kind, config, seed, what=f"training {desc or kind}"):
+        return _fit_locked(kind, config, seed, modules, optimizers, step_fn, num_steps, store,
+                           checkpoint_every, device, desc)
+
+
+def _restore(state: dict, modules: dict[str, nn.Module]) -> pd.DataFrame:
+    for name, module in modules.items():
+        module.load_state_dict(state["modules"][name])
+    return pd.DataFrame(state["log"])
+
+
+def _load_or_quarantine(store: ArtifactStore, kind: str, config: Any, seed: int, device: str,
+                        then: str) -> dict | None:
+    """The artifact's state, or None (with a warning, the file moved aside) when it is damaged."""
+    if not store.exists(kind, config, seed):
+        return None
+    verified = store.is_verified(kind, config, seed)
+    try:
         state = store.load(kind, config, seed, map_location=device)
-        for name, module in modules.items():
-            module.load_state_dict(state["modules"][name])
-        return pd.DataFrame(state["log"])
+    except ArtifactDamagedError as err:
+        moved = store.quarantine(kind, config, seed)
+        warnings.warn(f"{err.path} is damaged: {err.reason}. Moved it and its sidecar to {moved.parent}; {then}",
+                      DamagedArtifactWarning, stacklevel=4)
+        return None
+    if not verified:  # a sidecar from before hashes: the file loaded cleanly, record its hash from now on
+        store.record_hash(kind, config, seed)
+    return state
+
+
+def _fit_locked(kind: str, config: Any, seed: int, modules: dict[str, nn.Module],
+                optimizers: dict[str, torch.optim.Optimizer], step_fn: Callable[[int], dict[str, float]],
+                num_steps: int, store: ArtifactStore, checkpoint_every: int, device: str,
+                desc: str | None) -> pd.DataFrame:
+    state = _load_or_quarantine(store, kind, config, seed, device, "retraining it")
+    if state is not None:  # finished meanwhile by another process, or an older sidecar now hashed
+        return _restore(state, modules)
 
     ckpt_kind = f"{kind}.ckpt"
     log: dict[str, list[float]] = {}
     start = 0
     deterministic()
     torch.manual_seed(seed)
-    if store.exists(ckpt_kind, config, seed):
-        ckpt = store.load(ckpt_kind, config, seed, map_location=device)
+    ckpt = _load_or_quarantine(store, ckpt_kind, config, seed, device, "training from step 0")
+    if ckpt is not None:
         for name, module in modules.items():
             module.load_state_dict(ckpt["modules"][name])
         for name, opt in optimizers.items():

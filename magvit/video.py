@@ -27,6 +27,8 @@ def check_video(video: torch.Tensor, name: str = "video", channels: int = 3) -> 
     if not video.is_floating_point():
         raise TypeError(f"{name} must be a float tensor in [0, 1], got dtype {video.dtype}; "
                         "uint8 clips need magvit.video.to_video")
+    if video.numel() == 0:
+        raise ValueError(f"{name} is empty: shape {tuple(video.shape)}")
     if not torch.isfinite(video).all():
         raise ValueError(f"{name} contains NaN or inf")
     lo, hi = float(video.min()), float(video.max())

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 import torch
 from torch.utils.data import Dataset
 
+from magvit.checks import check_seed
 from magvit.data.procedural import BENCHMARKS, LABEL_KEYS, SHAPES_CLASSES, SPLITS, make_clip
 from magvit.video import to_video
 
@@ -30,7 +31,7 @@ class ProceduralVideo(Dataset):
             raise ValueError(f"unknown procedural benchmark {name!r}; choose from {', '.join(BENCHMARKS)}")
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
-        self.name, self.split, self.seed = name, split, seed
+        self.name, self.split, self.seed = name, split, check_seed(seed)
         self.num_frames, self.resolution = num_frames, resolution
 
     def __len__(self) -> int:
@@ -50,7 +51,9 @@ class ProceduralVideo(Dataset):
 def load(name: str, split: str, num_frames: int = 16, resolution: int = 32, seed: int = 0,
          **kwargs) -> Dataset:
     """A benchmark split. Procedural: ``pushbot``, ``shapes``, ``scenes``. Real (need ``root=`` or
-    ``$MAGVIT_DATA_<NAME>``): ``ucf101``, ``bair``, ``kinetics600``, ``ssv2``."""
+    ``$MAGVIT_DATA_<NAME>``): ``ucf101``, ``bair``, ``kinetics600``, ``ssv2`` (``skip_bad=True`` drops
+    unreadable videos with a warning instead of stopping at the first; see ``magvit.data.real``)."""
+    check_seed(seed)
     if name in BENCHMARKS:
         if kwargs:
             raise TypeError(f"procedural benchmark {name!r} takes no options {sorted(kwargs)}")
@@ -66,9 +69,15 @@ def load(name: str, split: str, num_frames: int = 16, resolution: int = 32, seed
 
 def get_batch(dataset: Dataset, indices: Iterable[int]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Stack items into ``video`` float [B, 3, T, H, W] in [0, 1] and label tensors [B]."""
-    items = [dataset[int(i)] for i in indices]
-    if not items:
+    indices = [int(i) for i in indices]
+    if not indices:
         raise ValueError("get_batch needs at least one index")
+    size = len(dataset)
+    outside = [i for i in indices if not 0 <= i < size]
+    if outside:  # checked before reading anything: a tiny real split would otherwise fail halfway
+        raise IndexError(f"get_batch: {dataset!r} has {size} clip(s), asked for index {max(outside, key=abs)}; "
+                         "ask for fewer clips (e.g. a smaller profile's eval.num_samples) or use a larger split")
+    items = [dataset[i] for i in indices]
     clips = torch.stack([clip for clip, _ in items])
     labels = {k: torch.tensor([lab[k] for _, lab in items]) for k in items[0][1]}
     return to_video(clips), labels

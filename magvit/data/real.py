@@ -6,6 +6,13 @@ video ``i`` of the split; the clip start is drawn from ``(seed, i)``, so items r
 Roots come from ``root=`` or ``$MAGVIT_DATA_<NAME>``. Missing or malformed layouts raise errors
 that show the expected layout and where the data is obtained. ``write_tiny_<name>`` functions
 write a few-video dataset in each format, for the tests and the data notebook.
+
+Bad videos among good ones (a corrupt download, a zero-length file): by default a loader stops, at load
+time for empty files (all of them listed, with their count) and at the first read for undecodable ones
+(naming it). With ``skip_bad=True`` it reads every video once at load (minutes for a full dataset), drops
+those that cannot be decoded or are too short for one clip, and warns with their count and names; the
+dropped ones are in the dataset's ``skipped``. :func:`check_videos` lists them without loading anything else.
+An empty split is an error.
 """
 
 from __future__ import annotations
@@ -13,8 +20,9 @@ from __future__ import annotations
 import csv
 import json
 import os
+import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +30,8 @@ import torch
 import torch.nn.functional as F
 from einops import rearrange
 from torch.utils.data import Dataset
+
+from magvit.checks import check_seed
 
 SOURCES = {
     "ucf101": "https://www.crcv.ucf.edu/data/UCF101.php (UCF101.rar and the Train/Test splits zip)",
@@ -71,10 +81,18 @@ def read_video(path: Path) -> np.ndarray:
     try:
         frames = imageio.mimread(path, format="FFMPEG", memtest=False)
     except Exception as err:  # imageio raises several types for corrupt files
-        raise OSError(f"cannot read video {path}: {type(err).__name__}: {err}") from None
+        raise OSError(f"cannot read video {path}: {type(err).__name__}: {_short(err)}") from None
     if not frames:
         raise OSError(f"cannot read video {path}: it has no frames")
     return np.stack([f[..., :3] for f in frames])
+
+
+def _short(err: BaseException) -> str:
+    """imageio's first line plus ffmpeg's last (its verdict), not the build banner in between."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip() and not line.startswith("===")]
+    if not lines:
+        return type(err).__name__
+    return lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1]}"
 
 
 def resize_crop(frames: np.ndarray, resolution: int) -> torch.Tensor:
@@ -112,18 +130,73 @@ class RealVideo(Dataset):
     resolution: int = 128
     stride: int = 1
     seed: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (video, reason) dropped by skip_bad
+
+    def __post_init__(self) -> None:
+        self.seed = check_seed(self.seed)
 
     def __len__(self) -> int:
         return len(self.entries)
+
+    def __repr__(self) -> str:  # the dataclass default would print every entry
+        return f"RealVideo({self.name!r}, {len(self.entries)} videos, {len(self.skipped)} skipped)"
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, dict[str, int]]:
         if not 0 <= index < len(self.entries):
             raise IndexError(f"{self.name}: index {index} outside [0, {len(self.entries)})")
         ref, label = self.entries[index]
         rng = np.random.default_rng([self.seed, index])
-        clip = sample_clip(self.read(ref), self.num_frames, self.stride, rng, str(ref))
+        try:
+            frames = self.read(ref)
+        except OSError as err:
+            raise OSError(f"{self.name}: {err} (video {index} of {len(self.entries)} in this split). Load with "
+                          "skip_bad=True to drop unreadable videos (each is named in a warning), or list them "
+                          "all with magvit.data.real.check_videos(dataset)") from None
+        clip = sample_clip(frames, self.num_frames, self.stride, rng, str(ref))
         return resize_crop(clip, self.resolution), {
             "benchmark": REAL_BENCHMARK_IDS[self.name], "label": label, "speed": -1, "direction": -1}
+
+
+def check_videos(dataset: RealVideo) -> list[tuple[str, str]]:
+    """Read every video of ``dataset`` once; return ``(video, reason)`` for each that cannot be decoded or is
+    too short for one ``num_frames`` clip at ``stride``. Reads the whole split: minutes for a full dataset."""
+    span = (dataset.num_frames - 1) * dataset.stride + 1
+    bad = []
+    for ref, _ in dataset.entries:
+        try:
+            frames = dataset.read(ref)
+        except (OSError, ValueError) as err:
+            bad.append((str(ref), str(err)))
+            continue
+        if len(frames) < span:
+            bad.append((str(ref), f"{len(frames)} frames, a clip needs {span}"))
+    return bad
+
+
+def finish(dataset: RealVideo, split: str, skip_bad: bool) -> RealVideo:
+    """Refuse an empty split; handle empty files (and with ``skip_bad``, every unusable video) as documented
+    in the module docstring."""
+    where = f"{dataset.name} {split}"
+    if not dataset.entries:
+        raise ValueError(f"{where}: the split lists no videos. Expected layout: {LAYOUTS[dataset.name]}")
+    empty = [str(ref) for ref, _ in dataset.entries if isinstance(ref, Path) and ref.stat().st_size == 0]
+    if empty and not skip_bad:
+        raise OSError(f"{where}: {len(empty)} of {len(dataset.entries)} video files are empty (0 bytes), e.g. "
+                      f"{', '.join(empty[:5])}. Download them again, or load with skip_bad=True to drop them "
+                      "(and any other unreadable video) with a warning")
+    if not skip_bad:
+        return dataset
+    bad = check_videos(dataset)
+    dropped = {ref for ref, _ in bad}
+    kept = [(ref, label) for ref, label in dataset.entries if str(ref) not in dropped]
+    if not kept:
+        raise OSError(f"{where}: none of its {len(dataset.entries)} videos can be used; first: {bad[0][0]}: "
+                      f"{bad[0][1]}")
+    if bad:
+        shown = "; ".join(f"{ref}: {why}" for ref, why in bad[:5]) + ("; ..." if len(bad) > 5 else "")
+        warnings.warn(f"{where}: skipped {len(bad)} of {len(dataset.entries)} videos that cannot be used: {shown}",
+                      stacklevel=3)
+    return replace(dataset, entries=kept, skipped=bad)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,7 +204,7 @@ class RealVideo(Dataset):
 
 
 def load_ucf101(split: str, root: str | None = None, fold: int = 1, num_frames: int = 16,
-                resolution: int = 128, stride: int = 1, seed: int = 0) -> RealVideo:
+                resolution: int = 128, stride: int = 1, seed: int = 0, skip_bad: bool = False) -> RealVideo:
     """UCF-101 with the official split lists (``train`` = trainlist0N, ``test``/``val`` = testlist0N)."""
     if split not in ("train", "val", "test"):
         raise ValueError(f"ucf101: unknown split {split!r}; choose train, val or test")
@@ -157,7 +230,7 @@ def load_ucf101(split: str, root: str | None = None, fold: int = 1, num_frames: 
         if class_name not in classes:
             raise ValueError(f"ucf101: {list_name} names class {class_name!r} absent from classInd.txt")
         entries.append((require(videos / rel, "ucf101", "video"), classes[class_name]))
-    return RealVideo("ucf101", entries, read_video, num_frames, resolution, stride, seed)
+    return finish(RealVideo("ucf101", entries, read_video, num_frames, resolution, stride, seed), split, skip_bad)
 
 
 def write_tiny_ucf101(root: str | os.PathLike, classes: tuple[str, ...] = ("ApplyEyeMakeup", "Basketball"),
@@ -231,7 +304,7 @@ def bair_tfrecord_frames(path_and_index: tuple[Path, int], resolution: int = 64)
 
 
 def load_bair(split: str, root: str | None = None, num_frames: int = 16, resolution: int = 64,
-              stride: int = 1, seed: int = 0) -> RealVideo:
+              stride: int = 1, seed: int = 0, skip_bad: bool = False) -> RealVideo:
     """BAIR robot pushing: the TFRecord release or the ``.npy`` conversion (``val`` = ``test``)."""
     if split not in ("train", "val", "test"):
         raise ValueError(f"bair: unknown split {split!r}; choose train, val or test")
@@ -243,7 +316,8 @@ def load_bair(split: str, root: str | None = None, num_frames: int = 16, resolut
         if array.ndim != 5 or array.shape[-1] != 3 or array.dtype != np.uint8:
             raise ValueError(f"bair: {npy} must be uint8 [N, T, H, W, 3], got {array.dtype} {array.shape}")
         entries = [(i, -1) for i in range(len(array))]
-        return RealVideo("bair", entries, lambda i: np.asarray(array[i]), num_frames, resolution, stride, seed)
+        return finish(RealVideo("bair", entries, lambda i: np.asarray(array[i]), num_frames, resolution, stride,
+                                seed), split, skip_bad)
     folder = root / "softmotion30_44k" / part
     if not folder.is_dir():
         require(npy, "bair", "split (neither the TFRecord folder nor the .npy file exists)")
@@ -257,7 +331,8 @@ def load_bair(split: str, root: str | None = None, num_frames: int = 16, resolut
         entries += [((path, i), -1) for i in range(count)]
     if not entries:
         raise FileNotFoundError(f"bair: no *.tfrecords in {folder}. Expected layout: {LAYOUTS['bair']}")
-    return RealVideo("bair", entries, bair_tfrecord_frames, num_frames, resolution, stride, seed)
+    return finish(RealVideo("bair", entries, bair_tfrecord_frames, num_frames, resolution, stride, seed), split,
+                  skip_bad)
 
 
 def write_tiny_bair(root: str | os.PathLike, trajectories: int = 3, frames: int = 30,
@@ -293,7 +368,7 @@ def write_tiny_bair(root: str | os.PathLike, trajectories: int = 3, frames: int 
 
 
 def load_kinetics600(split: str, root: str | None = None, num_frames: int = 16, resolution: int = 128,
-                     stride: int = 1, seed: int = 0) -> RealVideo:
+                     stride: int = 1, seed: int = 0, skip_bad: bool = False) -> RealVideo:
     """Kinetics-600 from the annotation CSVs; classes are the sorted labels of ``train.csv``."""
     names = {"train": "train", "val": "validate", "test": "test"}
     if split not in names:
@@ -313,7 +388,8 @@ def load_kinetics600(split: str, root: str | None = None, num_frames: int = 16, 
     if not entries:
         raise FileNotFoundError(f"kinetics600: no video files found for split {split!r} under "
                                 f"{root / names[split]}. Expected layout: {LAYOUTS['kinetics600']}")
-    return RealVideo("kinetics600", entries, read_video, num_frames, resolution, stride, seed)
+    return finish(RealVideo("kinetics600", entries, read_video, num_frames, resolution, stride, seed), split,
+                  skip_bad)
 
 
 def read_csv(path: Path, name: str) -> list[dict[str, str]]:
@@ -348,7 +424,7 @@ def write_tiny_kinetics600(root: str | os.PathLike, labels: tuple[str, ...] = ("
 
 
 def load_ssv2(split: str, root: str | None = None, num_frames: int = 16, resolution: int = 128,
-              stride: int = 1, seed: int = 0) -> RealVideo:
+              stride: int = 1, seed: int = 0, skip_bad: bool = False) -> RealVideo:
     """SSv2: ``.webm`` videos and the released label JSONs (labels.json maps template -> id)."""
     names = {"train": "train", "val": "validation", "test": "validation"}
     if split not in names:
@@ -366,7 +442,7 @@ def load_ssv2(split: str, root: str | None = None, num_frames: int = 16, resolut
         if template not in template_ids:
             raise ValueError(f"ssv2: template {template!r} of video {item['id']} is not in labels.json")
         entries.append((require(videos / f"{item['id']}.webm", "ssv2", "video"), int(template_ids[template])))
-    return RealVideo("ssv2", entries, read_video, num_frames, resolution, stride, seed)
+    return finish(RealVideo("ssv2", entries, read_video, num_frames, resolution, stride, seed), split, skip_bad)
 
 
 def write_tiny_ssv2(root: str | os.PathLike) -> Path:

@@ -3,11 +3,20 @@
 Frames are resized to 224 x 224 with TF1's *legacy* bilinear resize (``align_corners=False``, no
 half-pixel centres) and scaled to [-1, 1]; the feature is the 400-d logits, averaged over time by
 the model (spec Sec. 6, ``logits_mean``). TensorFlow is imported lazily, only here.
+
+Trust: a SavedModel is a TensorFlow program. Computing features runs the graph it contains, and graph ops
+can read and write files with this process's rights, so load it only from a source you trust. It is loaded
+from the handle you give (``handle=`` or ``$MAGVIT_I3D``), else from the official TF-Hub URL, which
+``tensorflow_hub`` caches under ``$TFHUB_CACHE_DIR`` (by default a folder in the system's temporary
+directory, which other users of a shared machine can write: set ``$TFHUB_CACHE_DIR`` to a private folder
+there). A local handle must be a SavedModel folder (``saved_model.pb``); anything else is refused before
+TensorFlow is imported.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -40,12 +49,41 @@ def preprocess(video: torch.Tensor):
     return 2.0 * resized - 1.0
 
 
+REMOTE_PREFIXES = ("http://", "https://", "gs://")
+
+
+def check_savedmodel(handle: str) -> None:
+    """Refuse a local ``handle`` that is not a SavedModel folder, naming what it is instead."""
+    if str(handle).startswith(REMOTE_PREFIXES):
+        return
+    path = Path(handle)
+    if not path.exists():
+        problem = "does not exist"
+    elif not path.is_dir():
+        problem = "is a file, not a SavedModel folder (an unextracted i3d.tar.gz?)"
+    elif not ((path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file()):
+        problem = "is a folder without saved_model.pb, so not a TF SavedModel (extracted one level too high?)"
+    else:
+        return
+    raise RuntimeError(
+        f"The I3D could not be loaded: the handle {path} {problem}. It must be the folder of the TF-Hub SavedModel "
+        "(saved_model.pb and variables/). On a connected machine, download it:\n"
+        f"  curl -L '{TFHUB_HANDLE}?tf-hub-format=compressed' -o i3d.tar.gz "
+        "&& mkdir i3d-kinetics-400_1 && tar -xzf i3d.tar.gz -C i3d-kinetics-400_1\n"
+        "copy the folder here and point MAGVIT_I3D at it (or pass handle='/path/to/i3d-kinetics-400_1').")
+
+
 class I3DFeatures:
-    """Callable: video [B, 3, T, H, W] in [0, 1] -> I3D logits [B, 400] as float64 numpy."""
+    """Callable: video [B, 3, T, H, W] in [0, 1] -> I3D logits [B, 400] as float64 numpy.
+
+    ``handle``: a SavedModel folder or TF-Hub URL (default ``$MAGVIT_I3D``, else the official URL). The model
+    is a TensorFlow program that runs with this process's rights: pass only one you trust (module docstring).
+    """
 
     def __init__(self, handle: str | None = None, batch_size: int = 16) -> None:
         self.handle = handle or os.environ.get("MAGVIT_I3D") or TFHUB_HANDLE
         self.batch_size = batch_size
+        check_savedmodel(self.handle)
         try:
             from magvit.lazy_tf import tensorflow
 

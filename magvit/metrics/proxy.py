@@ -20,6 +20,7 @@ from torch import nn
 
 from magvit import data
 from magvit.artifacts import ArtifactStore
+from magvit.checks import check_seed
 from magvit.config import DataConfig, EvaluatorConfig, Profile
 from magvit.data.probe import video_trunk, with_differences
 from magvit.metrics.frechet import FVDResult, fvd
@@ -93,6 +94,7 @@ class ProxyEvaluator:
 
 def get_evaluator(profile: Profile, seed: int = 0, store: ArtifactStore | None = None) -> ProxyEvaluator:
     """The profile's proxy evaluator: loaded from the cache, or trained (and cached) if missing."""
+    check_seed(seed)
     cfg = profile.evaluator
     key = ProxyKey(cfg, profile.data.num_frames, profile.data.resolution)
     torch.manual_seed(seed)
