@@ -121,11 +121,12 @@ def test_central_inflation_first_conv_sees_only_its_frame():
 def test_training_logs_every_loss_and_checkpoint_refuses_other_config(tmp_path):
     p = profiles.get("smoke", device="cpu")
     store = ArtifactStore(tmp_path)
-    tok, log = get_tokenizer(p, seed=0, store=store)
+    cfg = replace(p.tokenizer, entropy_weight=0.1)  # the paper's entropy term on (the profiles turn it off)
+    tok, log = get_tokenizer(p, cfg, seed=0, store=store)
     assert {"recon", "adversarial", "commitment", "codebook", "entropy", "disc", "r1", "lecam"} <= set(log.columns)
-    assert len(log) == p.tokenizer.steps and not tok.training
-    path = store.path("tokenizer_magvit3d", TokenizerKey(p.tokenizer, 16, p.data.resolution), 0)
-    other = TokenizerKey(replace(p.tokenizer, codebook_size=128), 16, p.data.resolution)
+    assert len(log) == cfg.steps and not tok.training
+    path = store.path("tokenizer_magvit3d", TokenizerKey(cfg, 16, p.data.resolution), 0)
+    other = TokenizerKey(replace(cfg, codebook_size=128), 16, p.data.resolution)
     from magvit.artifacts import load_checkpoint
 
     with pytest.raises(ConfigMismatchError, match=r"tokenizer.codebook_size: requested 128, checkpoint has 64"):
