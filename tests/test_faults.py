@@ -46,6 +46,14 @@ ENV = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
 # helpers
 
 
+@pytest.fixture(autouse=True)
+def no_git(monkeypatch):
+    """Each save asks git for the commit (two subprocesses); provenance is not under test here."""
+    import magvit.artifacts
+
+    monkeypatch.setattr(magvit.artifacts, "git_commit", lambda: "test")
+
+
 class Killed(Exception):
     pass
 
@@ -247,7 +255,7 @@ CHILD = textwrap.dedent("""
         h.update(t.numpy().tobytes())
     print("weights", h.hexdigest(), flush=True)
 """)
-CHILD_STEPS = 20
+CHILD_STEPS = 12
 
 
 def child(cache: Path, delay: float = 0.0, barrier: str = "-") -> subprocess.Popen:
@@ -369,7 +377,7 @@ def test_two_studies_append_to_one_log_without_losing_rows(tmp_path):
 
 def test_a_table_rewritten_while_read_is_never_torn(tmp_path, monkeypatch):
     monkeypatch.setenv("MAGVIT_RESULTS", str(tmp_path))
-    monkeypatch.setattr(results, "git_commit", lambda: "test")  # two git calls per write would pace the race
+    monkeypatch.setattr(results, "git_commit", lambda: "test")  # git calls per write would pace the race
     tables = {w: pd.DataFrame({"writer": [w] * 4000, "value": np.arange(4000.0)}) for w in ("a", "b")}
     stop, seen, errors = threading.Event(), [], []
 
