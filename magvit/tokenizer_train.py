@@ -22,6 +22,7 @@ from torch import nn
 
 from magvit import data
 from magvit.artifacts import ArtifactStore
+from magvit.checks import check_seed
 from magvit.config import Profile, TokenizerConfig
 from magvit.discriminator import Discriminator, LeCam
 from magvit.inflate import inflate_into
@@ -81,6 +82,7 @@ def setup_training(profile: Profile, cfg: TokenizerConfig, seed: int = 0, store:
                    ) -> tuple[dict[str, nn.Module], dict[str, torch.optim.Optimizer], TrainStep]:
     """Models, optimisers and ``train_step(real [B, 3, T, H, W], step) -> logs`` of one tokenizer run
     (the initialisation is seeded; ``cfg.init`` != "scratch" trains or loads the 2D-VQ first)."""
+    seed = check_seed(seed)  # before anything is drawn or trained
     dev = profile.device
     if cfg.init not in ("scratch", "central", "average"):
         raise ValueError(f"unknown init {cfg.init!r}; choose from scratch, central, average")

@@ -391,3 +391,10 @@ def test_dead_code_restart_initialises_from_data_and_revives_unused_codes():
     init = off.quantizer.codebook.detach().clone()
     off.quantizer(z)
     assert torch.equal(init, off.quantizer.codebook.detach())
+
+
+@pytest.mark.parametrize("seed", ["x", 1.5, -1, True])
+def test_tokenizer_refuses_a_bad_seed_before_training(seed, tmp_path):
+    with pytest.raises((TypeError, ValueError), match="seed"):
+        get_tokenizer(profiles.get("smoke", device="cpu"), seed=seed, store=ArtifactStore(tmp_path))
+    assert not any(tmp_path.rglob("*.pt"))
