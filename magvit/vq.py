@@ -30,8 +30,8 @@ NORMS = ("group", "batch", "none")
 
 def norm_layer(channels: int, norm: str = "group") -> nn.Module:
     """The normalisation layer: GroupNorm with 32 groups (Flax default; fewer for the narrow profiles),
-    eps 1e-6, as the paper and code. ``norm`` = "batch" / "none" exist only for the diagnosis of the
-    cpu-scale tokenizer (README, "Known problem"; ``benchmarks/diagnose_tokenizer.py``)."""
+    eps 1e-6, as the paper and code. ``norm="batch"`` is the scale adaptation of the smoke/cpu/gpu profiles
+    (per-clip GroupNorm strips each clip's colour; notebook 03's learning curves); "none" is for diagnosis."""
     if norm == "group":
         return nn.GroupNorm(math.gcd(32, channels), channels, eps=1e-6)
     if norm == "batch":
