@@ -29,7 +29,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from magvit import profiles, results
-from magvit.learning_curves import plain_autoencoder
+from magvit.learning_curves import colour_error, plain_autoencoder
 from magvit.tokenizer_train import reference_reconstructions, tokenizer_batch
 from magvit.vq import Decoder, Encoder
 
@@ -52,7 +52,7 @@ def run(name: str, model: nn.Module, forward, cfg, data, steps: int) -> dict:
         loss.backward()
         opt.step()
         mse.append(loss.item())
-        colour.append(float((recon.detach().mean((2, 3, 4)) - x.mean((2, 3, 4))).pow(2).mean()))
+        colour.append(colour_error(x, recon.detach()))
     k = min(25, steps)
     return {"variant": name, "steps": steps, "mse_last25": sum(mse[-k:]) / k,
             "clip_colour_error_last25": sum(colour[-k:]) / k}

@@ -178,6 +178,11 @@ def references(p: Profile, clips: dict[str, torch.Tensor], block: tuple[int, int
     return rows
 
 
+def continuous_reconstruction(tokenizer: nn.Module, video: torch.Tensor) -> torch.Tensor:
+    """The ``ae`` stage: encoder -> decoder with the quantiser skipped (continuous latent)."""
+    return tokenizer.from_output(tokenizer.decoder(tokenizer.encoder(tokenizer.to_input(video))))
+
+
 def train_row(p: Profile, stage: str, cfg: TokenizerConfig, seed: int, steps: int, every: int,
               clips: dict[str, torch.Tensor], label: str) -> list[dict]:
     """Train one row for ``steps`` steps and evaluate it every ``every`` steps."""
@@ -198,7 +203,7 @@ def train_row(p: Profile, stage: str, cfg: TokenizerConfig, seed: int, steps: in
             if stage == "plain":
                 recon, q_losses = net(real), {}
             elif stage == "ae":  # continuous latent: the quantiser is skipped
-                recon, q_losses = net.from_output(net.decoder(net.encoder(net.to_input(real)))), {}
+                recon, q_losses = continuous_reconstruction(net, real), {}
             else:
                 recon, _, q_losses = net(real)
             loss = F.mse_loss(recon, real) + sum(q_losses.values())
@@ -216,7 +221,7 @@ def train_row(p: Profile, stage: str, cfg: TokenizerConfig, seed: int, steps: in
         if stage == "plain":
             return evaluated(video), None
         if stage == "ae":
-            return evaluated.from_output(evaluated.decoder(evaluated.encoder(evaluated.to_input(video)))), None
+            return continuous_reconstruction(evaluated, video), None
         ids = evaluated.encode(video)
         return evaluated.decode(ids), ids
 
