@@ -51,6 +51,10 @@ class TokenizerConfig:
     adversarial_weight: float = 0.1
     lecam_weight: float = 0.001  # paper: LeCam on; official configs: off (0)
     r1_weight: float = 10.0
+    # share of the steps trained on reconstruction + quantiser terms alone before the GAN terms (and the
+    # discriminator's updates) start. Paper/code: 0, the GAN from the first step; a later start as taming's VQGAN
+    # (disc_start) lets a few hundred cpu steps learn the reconstruction first, at 55% of the step's cost.
+    adversarial_start: float = 0.0
     r1_every: int = 1  # official code: every step; >1 = lazy R1 (StyleGAN2), scaled by r1_every
     discriminator_filters: int = 16
     discriminator_multipliers: tuple[int, ...] = (2, 4, 4)
@@ -60,7 +64,8 @@ class TokenizerConfig:
     # paper/code: 1e-4 over ~37k steps; a few hundred CPU steps need a larger step size (measured:
     # recon MSE 0.24 -> 0.08 in 60 steps at 1e-3)
     lr: float = 1e-3
-    beta1: float = 0.0
+    beta1: float = 0.0  # the generator's Adam beta1 (paper/code: 0, as for the discriminator)
+    discriminator_beta1: float = 0.0  # paper/code: 0; GAN practice, and the curves: 0.9 here costs ~2 dB of PSNR
     beta2: float = 0.99
     warmup_steps: int = 50
     ema_decay: float = 0.999
@@ -73,6 +78,9 @@ class TokenizerConfig:
     latent_norm: bool = True  # paper/code: GroupNorm -> swish -> 1x1 conv at the encoder's output
     zero_centre: bool = False  # paper/code: the encoder sees [0, 1] video; True: [-1, 1] (as VQGAN/taming)
     codebook_restart_after: int = 0  # paper/code: 0 (uniform init, no restarts); N: data init + dead-code restarts
+    # paper/code: default init; True: the last conv of every residual branch starts at zero, so that each ResBlock
+    # starts as its shortcut and the network as a shallow pool / upsample path (Goyal et al. 2017; Fixup)
+    zero_init_residual: bool = False
 
 
 @dataclass(frozen=True)

@@ -72,13 +72,31 @@ ROWS: dict[str, tuple[str, dict]] = {
     "vq: batch norm, zero-centred, code restarts, 1024 codes, no entropy loss": (
         "vq", {"norm": "batch", "zero_centre": True, "codebook_restart_after": 20, "codebook_size": 1024,
                "entropy_weight": 0.0}),
+    "vq: batch norm, zero-centred, code restarts, 1024 codes, no entropy loss, Adam beta1 0.9": (
+        "vq", {"norm": "batch", "zero_centre": True, "codebook_restart_after": 20, "codebook_size": 1024,
+               "entropy_weight": 0.0, "beta1": 0.9}),
+    "vq: batch norm, zero-centred, code restarts, 1024 codes, no entropy loss, Adam beta1 0.9, lr 2e-3": (
+        "vq", {"norm": "batch", "zero_centre": True, "codebook_restart_after": 20, "codebook_size": 1024,
+               "entropy_weight": 0.0, "beta1": 0.9, "lr": 2e-3}),
+    "vq: batch norm, zero-centred, code restarts, 1024 codes, no entropy loss, Adam beta1 0.9, zero-init residual": (
+        "vq", {"norm": "batch", "zero_centre": True, "codebook_restart_after": 20, "codebook_size": 1024,
+               "entropy_weight": 0.0, "beta1": 0.9, "zero_init_residual": True}),
     "full: paper design": ("full", {}),
+    "full: batch norm, zero-centred, code restarts, 1024 codes, no entropy loss, Adam beta1 0.9 for G and D, GAN "
+    "from half-way": ("full", {"norm": "batch", "zero_centre": True, "codebook_restart_after": 20,
+                               "codebook_size": 1024, "entropy_weight": 0.0, "beta1": 0.9, "discriminator_beta1": 0.9,
+                               "adversarial_start": 0.5}),
+    "full: shared tokenizer design (batch norm, zero-centred, code restarts, 1024 codes, no entropy loss, Adam "
+    "beta1 0.9 for G, GAN from half-way)": ("full", {"norm": "batch", "zero_centre": True,
+                                                    "codebook_restart_after": 20, "codebook_size": 1024,
+                                                    "entropy_weight": 0.0, "beta1": 0.9, "adversarial_start": 0.5}),
     "full: batch norm, zero-centred, code restarts": ("full", {"norm": "batch", "zero_centre": True,
                                                                "codebook_restart_after": 20}),
 }
 
 # The fields of the tokenizer's design (not of its budget) a row or profile may change
-DESIGN_FIELDS = ("norm", "output_norm", "latent_norm", "zero_centre", "codebook_restart_after", "entropy_weight")
+DESIGN_FIELDS = ("norm", "output_norm", "latent_norm", "zero_centre", "codebook_restart_after", "entropy_weight",
+                 "beta1", "discriminator_beta1", "adversarial_start", "zero_init_residual")
 # Every row starts from the paper's design at the profile's widths with 256 codes (the cpu profile's codebook when
 # the curves were first run); rows that say "1024 codes" set it.
 CURVE_CODEBOOK = 256
@@ -96,6 +114,10 @@ ADAPTATIONS: dict[str, tuple[object, str]] = {
     "codebook_restart_after": (0, "data-initialised codes and restarts of dead codes keep the codebook in use in "
                                   "a few hundred steps"),
     "entropy_weight": (0.1, "with restarts keeping the codes in use, the entropy term cost about 1 dB in 300 steps"),
+    "beta1": (0.0, "the generator's Adam momentum: the largest single gain in a few hundred steps (the discriminator "
+                   "keeps the paper's 0: at 0.9 the GAN cost ~2 dB)"),
+    "adversarial_start": (0.0, "the GAN terms start half-way (as taming's VQGAN disc_start): the first half learns "
+                               "the reconstruction at 55% of a GAN step's cost"),
     "lr": (1e-4, "hundreds of steps instead of tens of thousands"),
     "perceptual_weight": (0.1, "the frame-network stand-in costs 41% more time per step"),
 }
@@ -112,7 +134,12 @@ NOTEBOOK_ROWS = [
     "vq: batch norm, zero-centred, code restarts",
     "vq: batch norm, zero-centred, code restarts, 1024 codes",
     "vq: batch norm, zero-centred, code restarts, 1024 codes, no entropy loss",
+    "vq: batch norm, zero-centred, code restarts, 1024 codes, no entropy loss, Adam beta1 0.9",
     "full: batch norm, zero-centred, code restarts",
+    "full: batch norm, zero-centred, code restarts, 1024 codes, no entropy loss, Adam beta1 0.9 for G and D, GAN "
+    "from half-way",
+    "full: shared tokenizer design (batch norm, zero-centred, code restarts, 1024 codes, no entropy loss, Adam "
+    "beta1 0.9 for G, GAN from half-way)",
 ]
 
 
@@ -172,7 +199,7 @@ def references(p: Profile, clips: dict[str, torch.Tensor], block: tuple[int, int
     rows = []
     for name, video in clips.items():
         for ref, recon in reference_reconstructions(video, train.mean((0, 2, 3, 4)), block).items():
-            keys = {"row": f"reference: {ref}", "stage": "reference", "seed": 0, "step": 0}
+            keys = {"row": f"reference: {ref}", "stage": "reference", "seed": 0, "train_steps": 0, "step": 0}
             rows += long_rows(keys, name, {"psnr": metrics.psnr(video, recon),
                                            "colour_error": colour_error(video, recon)})
     return rows
@@ -230,7 +257,7 @@ def train_row(p: Profile, stage: str, cfg: TokenizerConfig, seed: int, steps: in
         real = tokenizer_batch(cfg, step, p.data.num_frames, p.data.resolution, seed).to(dev)
         logs = train_step(real, step)
         if (step + 1) % every == 0 or step + 1 == steps:
-            keys = {"row": label, "stage": stage, "seed": seed, "step": step + 1}
+            keys = {"row": label, "stage": stage, "seed": seed, "train_steps": steps, "step": step + 1}
             evaluated_rows = evaluate(reconstruct_fn, clips, keys)
             rows += evaluated_rows + long_rows(keys, "all", {
                 "train_loss": logs["loss"], "s_per_step": (time.perf_counter() - t0) / (step + 1)})
@@ -256,10 +283,11 @@ def run(p: Profile, rows: list[str], seeds: list[int], steps: int, every: int, c
     table["run_commit"] = git_commit()  # rows of earlier runs keep theirs
     path = results_dir(p.name) / f"{TABLE}.csv"
     if path.exists():  # keep the rows this run did not retrain
-        old = pd.read_csv(path)
+        old = with_train_steps(pd.read_csv(path))
         old = old[[c for c in old.columns if c not in results.PROVENANCE]]
-        done = set(zip(table["row"], table["seed"], strict=True))
-        old = old[[(r, s) not in done for r, s in zip(old["row"], old["seed"], strict=True)]]
+        run_key = ["row", "seed", "train_steps"]  # a row run to another length is another curve
+        done = set(table[run_key].itertuples(index=False, name=None))
+        old = old[[k not in done for k in old[run_key].itertuples(index=False, name=None)]]
         table = pd.concat([old, table], ignore_index=True)
     results.write_table(table, TABLE, profile=p.name, seeds=sorted(set(table["seed"])), device=p.device)
     return table
@@ -271,7 +299,16 @@ def read(profile: str) -> pd.DataFrame:
     if not path.exists():
         raise FileNotFoundError(f"no learning curves at {path}; run benchmarks/tokenizer_learning_curves.py "
                                 f"--profile {profile} first")
-    return pd.read_csv(path)
+    return with_train_steps(pd.read_csv(path))
+
+
+def with_train_steps(table: pd.DataFrame) -> pd.DataFrame:
+    """Fill ``train_steps`` (each run's length: its schedule's horizon) for rows written before the column existed:
+    their last evaluated step."""
+    if "train_steps" not in table:
+        table = table.assign(train_steps=table.groupby(["row", "seed"])["step"].transform("max"))
+    return table.assign(train_steps=table["train_steps"].fillna(
+        table.groupby(["row", "seed"])["step"].transform("max")).astype(int))
 
 
 def plot(table: pd.DataFrame, rows: list[str] | None = None, metric: str = "psnr", profile: str = ""):
@@ -279,6 +316,7 @@ def plot(table: pd.DataFrame, rows: list[str] | None = None, metric: str = "psnr
     the reference reconstructions as horizontal lines."""
     import matplotlib.pyplot as plt
 
+    table = with_train_steps(table)
     data_rows = table[(table.metric == metric) & (table.stage != "reference")]
     refs = table[(table.metric == metric) & (table.stage == "reference")]
     rows = rows or list(dict.fromkeys(data_rows["row"]))
@@ -286,13 +324,13 @@ def plot(table: pd.DataFrame, rows: list[str] | None = None, metric: str = "psnr
     fig, axes = plt.subplots(1, len(benchmarks), figsize=(4.2 * len(benchmarks), 3.4), sharex=True)
     for ax, bench in zip(axes, benchmarks, strict=True):
         for row in rows:
-            sel = data_rows[(data_rows.row == row) & (data_rows.benchmark == bench)]
-            if sel.empty:
-                continue
-            stats = sel.groupby("step")["value"].agg(["mean", "min", "max"])
-            line, = ax.plot(stats.index, stats["mean"], marker=".", label=row)
-            if sel.seed.nunique() > 1:
-                ax.fill_between(stats.index, stats["min"], stats["max"], color=line.get_color(), alpha=0.2)
+            runs = data_rows[(data_rows.row == row) & (data_rows.benchmark == bench)]
+            for train_steps, sel in runs.groupby("train_steps"):  # one curve per run length
+                stats = sel.groupby("step")["value"].agg(["mean", "min", "max"])
+                label = row if runs.train_steps.nunique() == 1 else f"{row} ({train_steps} steps)"
+                line, = ax.plot(stats.index, stats["mean"], marker=".", label=label)
+                if sel.seed.nunique() > 1:
+                    ax.fill_between(stats.index, stats["min"], stats["max"], color=line.get_color(), alpha=0.2)
         for (ref, sel), style in zip(refs[refs.benchmark == bench].groupby("row", sort=False), [":", "--", "-."],
                                      strict=False):
             ax.axhline(sel["value"].mean(), color="grey", linestyle=style, linewidth=1,
@@ -338,11 +376,16 @@ def bar(tokenizer_psnr: dict[str, float], block_mean_psnr: dict[str, float], mar
 
 
 def final_psnr(table: pd.DataFrame) -> pd.DataFrame:
-    """Held-out PSNR per row (mean over seeds) at each row's last step, with the references: row x benchmark."""
-    psnr = table[table.metric == "psnr"]
-    last = psnr[psnr.step == psnr.groupby("row").step.transform("max")]
-    out = last.pivot_table(index=["row", "step"], columns="benchmark", values="value", aggfunc="mean")
-    return out[[b for b in data.BENCHMARKS if b in out.columns]]
+    """Held-out PSNR per row and run length at its last step (mean over seeds, and their std where a row has more
+    than one seed), with the references: (row, steps) x benchmark."""
+    psnr = with_train_steps(table[table.metric == "psnr"])
+    last = psnr[psnr.step == psnr.train_steps]
+    benchmarks = [b for b in data.BENCHMARKS if b in set(last.benchmark)]
+    mean = last.pivot_table(index=["row", "step"], columns="benchmark", values="value", aggfunc="mean")[benchmarks]
+    if last.groupby(["row", "step"]).seed.nunique().max() < 2:
+        return mean
+    std = last.pivot_table(index=["row", "step"], columns="benchmark", values="value", aggfunc="std")[benchmarks]
+    return pd.concat({"mean": mean, "std over seeds": std}, axis=1)
 
 
 def bar_text(verdict: pd.DataFrame) -> str:

@@ -99,20 +99,21 @@ def setup_training(profile: Profile, cfg: TokenizerConfig, seed: int = 0, store:
     disc = Discriminator(cfg, profile.data).to(dev)
     lecam = LeCam().to(dev)
     opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-    opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(cfg.discriminator_beta1, cfg.beta2))
 
     def train_step(real: torch.Tensor, step: int) -> dict[str, float]:
         lr = compound_lr(step, cfg.lr, cfg.warmup_steps, cfg.steps)
         set_lr(opt_g, lr)
         set_lr(opt_d, lr)
         recon, _, q_losses = generator(real)
+        gan = cfg.adversarial_weight > 0 and step >= cfg.adversarial_start * cfg.steps
         # generator: reconstruction + non-saturating adversarial + perceptual + quantizer terms
         recon_loss = F.mse_loss(recon, real)
-        adv = F.softplus(-disc(recon)).mean() if cfg.adversarial_weight > 0 else recon.new_zeros(())
+        adv = F.softplus(-disc(recon)).mean() if gan else recon.new_zeros(())
         perc = perceptual(real, recon) if perceptual is not None else recon.new_zeros(())
         g_loss = recon_loss + cfg.adversarial_weight * adv + cfg.perceptual_weight * perc + sum(q_losses.values())
         # discriminator: BCE + R1 on reals (every r1_every steps, scaled up to match: lazy R1) + LeCam
-        if cfg.adversarial_weight > 0:
+        if gan:
             if step % cfg.r1_every == 0:
                 r1, logits_real = r1_penalty(disc, real)
             else:
@@ -126,12 +127,14 @@ def setup_training(profile: Profile, cfg: TokenizerConfig, seed: int = 0, store:
         opt_g.step()
         logs = {"loss": g_loss.item(), "recon": recon_loss.item(), "perceptual": perc.item(),
                 "adversarial": adv.item(), **{k: v.item() for k, v in q_losses.items()}}
-        if cfg.adversarial_weight > 0:
+        if gan:
             opt_d.zero_grad()
             d_loss.backward(inputs=list(disc.parameters()))
             opt_d.step()
             lecam.update(logits_real, logits_fake)
             logs.update({"disc": d_loss.item(), "r1": r1.item(), "lecam": lecam_loss.item()})
+        elif cfg.adversarial_weight > 0:  # before adversarial_start: nothing computed (a log needs every column)
+            logs.update({"disc": 0.0, "r1": 0.0, "lecam": 0.0})
         ema_update(ema, generator, cfg.ema_decay, step)
         return logs
 

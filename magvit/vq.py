@@ -237,6 +237,10 @@ class VQTokenizer(nn.Module):
             self.encoder, self.decoder = Encoder(cfg, self.temporal), Decoder(cfg, self.temporal)
         self.quantizer = VectorQuantizer(cfg.codebook_size, cfg.embedding_dim, cfg.commitment_weight,
                                          cfg.entropy_weight, restart_after=cfg.codebook_restart_after)
+        if cfg.zero_init_residual:  # every residual branch starts silent: each block is its shortcut at init
+            for block in self.modules():
+                if isinstance(block, ResBlock):
+                    nn.init.zeros_(block.conv2.conv.weight)
 
     def to_input(self, video: torch.Tensor) -> torch.Tensor:
         """[0, 1] video -> what the encoder sees: as is (paper/code) or in [-1, 1] (``zero_centre``)."""

@@ -18,7 +18,17 @@ from magvit import paper, profiles, results
 from magvit.artifacts import ArtifactStore, ConfigMismatchError, config_key, load_checkpoint
 from magvit.config import TokenizerConfig, TransformerConfig
 from magvit.paths import REPO_ROOT
-from magvit.verdicts import NOT_REPRODUCED, PARTLY, REPRODUCED, Estimate, beats, chain
+from magvit.verdicts import (
+    NOT_REPRODUCED,
+    NOT_TESTABLE,
+    PARTLY,
+    REPRODUCED,
+    Estimate,
+    beats,
+    beats_across_seeds,
+    chain,
+    chain_across_seeds,
+)
 
 
 @pytest.mark.parametrize("name", ["smoke", "cpu", "gpu", "paper"])
@@ -155,6 +165,24 @@ def test_verdict_rules():
     assert chain([a, Estimate(11, 5, 25), Estimate(12, 0, 30)]) == PARTLY
     with pytest.raises(ValueError, match="does not contain"):
         Estimate(1, 2, 3)
+
+
+def test_verdicts_across_seeds():
+    def e(v: float, half: float = 1.0) -> Estimate:
+        return Estimate(v, v - half, v + half)
+
+    # both seeds resolve the ordering beyond their intervals, and the gap (10) exceeds the seed spread (1)
+    assert beats_across_seeds([e(10), e(11)], [e(20), e(21)]) == REPRODUCED
+    assert beats_across_seeds([e(20), e(21)], [e(10), e(11)]) == NOT_REPRODUCED
+    # the seeds disagree: seed 0 says a, seed 1 says b; the spread (12) exceeds the gap: never "reproduced"
+    assert beats_across_seeds([e(10), e(22)], [e(20), e(15)]) == NOT_TESTABLE
+    # the gap (5.5) beats the spread (1) but seed 1's intervals overlap: partly
+    assert beats_across_seeds([e(10), e(11)], [e(15, 4), e(17)]) == PARTLY
+    assert beats_across_seeds([e(20), e(21)], [e(10), e(11)], lower_is_better=False) == REPRODUCED
+    assert chain_across_seeds([[e(10), e(11)], [e(20), e(21)], [e(30), e(31)]]) == REPRODUCED
+    assert chain_across_seeds([[e(10), e(11)], [e(20), e(21)], [e(19), e(30)]]) == NOT_TESTABLE
+    with pytest.raises(ValueError, match="one estimate per seed"):
+        beats_across_seeds([e(1)], [e(2), e(3)])
 
 
 def test_best_time_warms_up_once_and_takes_the_minimum():

@@ -21,7 +21,11 @@ def test_script_runs_at_smoke_and_keeps_rows_of_earlier_runs(tmp_path):
     subprocess.run(script + ["--rows", "ae: paper design", "vq: batch norm, zero-centred, code restarts"],
                    env=env, check=True, capture_output=True, timeout=300)
     subprocess.run(script + ["--rows", "ae: paper design"], env=env, check=True, capture_output=True, timeout=300)
+    longer = [a if a != "2" else "3" for a in script]  # --steps 3: a run of another length is kept beside it
+    subprocess.run(longer + ["--rows", "ae: paper design"], env=env, check=True, capture_output=True, timeout=300)
     table = pd.read_csv(tmp_path / "diagnostics" / "tokenizer_learning_curves.csv")
+    assert sorted(set(table[table.row == "ae: paper design"].train_steps)) == [2, 3]
+    table = table[table.train_steps != 3]
     assert set(table.row) >= {"ae: paper design", "vq: batch norm, zero-centred, code restarts",
                               "reference: clip mean colour"}
     ae = table[(table.row == "ae: paper design") & (table.metric == "psnr")]
@@ -53,5 +57,11 @@ def test_adaptations_lists_only_what_departs_from_the_paper():
 def test_final_psnr_takes_each_rows_last_step_mean_over_seeds():
     rows = [{"row": "x", "stage": "ae", "seed": s, "step": st, "benchmark": "pushbot", "metric": "psnr",
              "value": v} for s, st, v in [(0, 1, 10.0), (0, 2, 12.0), (1, 2, 14.0)]]
+    one_seed = learning_curves.final_psnr(pd.DataFrame(rows[:2]))  # no train_steps column: the last step
+    assert one_seed.loc[("x", 2), "pushbot"] == 12.0
+    rows = [{**r, "train_steps": 2} for r in rows]
+    rows += [{**rows[0], "step": st, "value": v, "train_steps": 4} for st, v in [(2, 11.0), (4, 16.0)]]
     out = learning_curves.final_psnr(pd.DataFrame(rows))
-    assert out.loc[("x", 2), "pushbot"] == 13.0
+    assert out.loc[("x", 2), ("mean", "pushbot")] == 13.0  # the 2-step runs of seeds 0 and 1, not the 4-step run
+    assert out.loc[("x", 2), ("std over seeds", "pushbot")] == pytest.approx(2 ** 0.5)
+    assert out.loc[("x", 4), ("mean", "pushbot")] == 16.0
