@@ -60,7 +60,9 @@ def cpu() -> Profile:
         data=DataConfig(num_frames=16, resolution=32),
         # the paper's 1024 codes (+0.7-0.9 dB over 256 in the learning curves); 900 steps: ~15 min on 2 cores
         # (0.72 s a step before the GAN starts, 1.3 s after)
-        tokenizer=TokenizerConfig(codebook_size=1024, steps=900, **SCALE_ADAPTATIONS),
+        # Table 7: 8 models x 2 seeds (+ a 2D-VQ to inflate per seed) of 80 steps: ~13 min, so that notebooks
+        # 03 + 10 fit 30 minutes
+        tokenizer=TokenizerConfig(codebook_size=1024, steps=900, table7_steps=80, **SCALE_ADAPTATIONS),
         # dropout 0 (paper 0.1): a few hundred steps on never-repeating clips need no regulariser, and
         # attention dropout forces torch's slow attention path (2x slower at 258 tokens, 5x at 1026)
         # 300 steps x batch 16 (~0.85 s/step): notebooks 04+05 train 4.25 such models and must fit 25 min
