@@ -52,8 +52,8 @@ class TokenizerConfig:
     lecam_weight: float = 0.001  # paper: LeCam on; official configs: off (0)
     r1_weight: float = 10.0
     # share of the steps trained on reconstruction + quantiser terms alone before the GAN terms (and the
-    # discriminator's updates) start. Paper/code: 0, the GAN from the first step; a later start as taming's VQGAN
-    # (disc_start) lets a few hundred cpu steps learn the reconstruction first, at 55% of the step's cost.
+    # discriminator's updates) start, in [0, 1]. Paper/code: 0, the GAN from the first step; a later start as taming's
+    # VQGAN (disc_start); 1 = no GAN at all (the small profiles: see magvit.profiles.SCALE_ADAPTATIONS).
     adversarial_start: float = 0.0
     r1_every: int = 1  # official code: every step; >1 = lazy R1 (StyleGAN2), scaled by r1_every
     discriminator_filters: int = 16

@@ -83,6 +83,8 @@ def setup_training(profile: Profile, cfg: TokenizerConfig, seed: int = 0, store:
     """Models, optimisers and ``train_step(real [B, 3, T, H, W], step) -> logs`` of one tokenizer run
     (the initialisation is seeded; ``cfg.init`` != "scratch" trains or loads the 2D-VQ first)."""
     seed = check_seed(seed)  # before anything is drawn or trained
+    if not 0.0 <= cfg.adversarial_start <= 1.0:
+        raise ValueError(f"adversarial_start is a share of the steps in [0, 1], got {cfg.adversarial_start}")
     dev = profile.device
     if cfg.init not in ("scratch", "central", "average"):
         raise ValueError(f"unknown init {cfg.init!r}; choose from scratch, central, average")

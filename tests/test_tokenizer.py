@@ -439,3 +439,12 @@ def test_zero_init_residual_starts_every_block_as_its_shortcut():
     assert torch.equal(block(x), x)  # the branch adds exactly zero
     default = build_tokenizer(SMALL, DATA)
     assert all(b.conv2.conv.weight.abs().sum() > 0 for b in default.modules() if isinstance(b, ResBlock))
+
+
+@pytest.mark.parametrize("start", [-0.1, 1.5])
+def test_adversarial_start_outside_zero_one_is_named(start):
+    from magvit.tokenizer_train import setup_training
+
+    p = profiles.get("smoke", device="cpu")
+    with pytest.raises(ValueError, match="adversarial_start is a share of the steps"):
+        setup_training(p, replace(p.tokenizer, adversarial_start=start), seed=0)
