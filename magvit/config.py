@@ -128,6 +128,18 @@ class EvalConfig:
 
 
 @dataclass(frozen=True)
+class DataParallelConfig:
+    """How a step's global batch is cut for data-parallel training (``magvit.distributed``, torchrun).
+
+    ``0``: the plain single-process step. ``n >= 1``: the batch is split into ``n`` equal chunks, processed
+    by ``W`` ranks (``W`` divides ``n``) with gradient accumulation; the result does not depend on ``W``.
+    """
+
+    tokenizer_chunks: int = 0
+    transformer_chunks: int = 0
+
+
+@dataclass(frozen=True)
 class Profile:
     """Everything a notebook needs to know about one scale of the study."""
 
@@ -143,3 +155,4 @@ class Profile:
     tokenizer_curve_steps: int = 300
     device: str = "cpu"  # resolved by profiles.get (CUDA when present unless overridden)
     checkpoint_every: int = 200
+    data_parallel: DataParallelConfig = field(default_factory=DataParallelConfig)  # torchrun scale-out
