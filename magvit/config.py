@@ -128,6 +128,41 @@ class EvalConfig:
 
 
 @dataclass(frozen=True)
+class Figure5Config:
+    """Notebook 11's sizes (Fig. 5): untrained networks, timed, never trained (``magvit.figure5``).
+
+    ``paper_size``: MAGVIT-B (12 x 768 transformer, the paper profile's 3D-VQ) at ``resolutions``; else the
+    profile's own models. Each resolution is timed at every batch in ``batches`` unless ``(resolution, batch)``
+    is in ``predict_only`` (there the CSV holds the prediction alone). The transformer's step is timed at 1 and 2
+    layers and extrapolated per layer (the layers are identical); AR steps at ``ar_points`` cache lengths; the
+    3D-VQ decoder at ``decode_batch`` clips and extrapolated per clip.
+    """
+
+    paper_size: bool = True
+    resolutions: tuple[int, ...] = (64, 128, 256)
+    batches: tuple[int, ...] = (1, 8)
+    predict_only: tuple[tuple[int, int], ...] = ((256, 8),)
+    decode_steps: int = 12  # K of COMMIT and MaskGIT
+    diffusion_steps: int = 256
+    ar_points: int = 3
+    repeats: int = 2
+    decode_batch: int = 1
+    full_check: tuple[int, int] = (128, 1)  # (resolution, batch) where the full-depth step is timed too
+
+
+@dataclass(frozen=True)
+class DataParallelConfig:
+    """How a step's global batch is cut for data-parallel training (``magvit.distributed``, torchrun).
+
+    ``0``: the plain single-process step. ``n >= 1``: the batch is split into ``n`` equal chunks, processed
+    by ``W`` ranks (``W`` divides ``n``) with gradient accumulation; the result does not depend on ``W``.
+    """
+
+    tokenizer_chunks: int = 0
+    transformer_chunks: int = 0
+
+
+@dataclass(frozen=True)
 class Profile:
     """Everything a notebook needs to know about one scale of the study."""
 
@@ -143,3 +178,5 @@ class Profile:
     tokenizer_curve_steps: int = 300
     device: str = "cpu"  # resolved by profiles.get (CUDA when present unless overridden)
     checkpoint_every: int = 200
+    data_parallel: DataParallelConfig = field(default_factory=DataParallelConfig)  # torchrun scale-out
+    figure5: Figure5Config = field(default_factory=Figure5Config)  # notebook 11's timed sizes

@@ -29,6 +29,7 @@ from magvit.checks import check_seed
 from magvit.commit import CONDITION_MODES, LOSS_MODES, MASK_COUNTS, corrupt, gamma, loss_terms, prefix_tokens
 from magvit.config import DataConfig, Profile, TokenizerConfig, TransformerConfig
 from magvit.decoding import DecodeResult, ar_decode, commit_decode, maskgit_decode
+from magvit.distributed import ChunkedKey, run_chunks, sync_gradients
 from magvit.tasks import (
     Conditioned,
     check_task,
@@ -218,25 +219,38 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
-def make_step_fn(model: MaskedVideoModel, optimizer: torch.optim.Optimizer, device: str | torch.device):
-    """One optimisation step as a pure function of ``step`` and the global torch RNG (train.fit)."""
+def make_step_fn(model: MaskedVideoModel, optimizer: torch.optim.Optimizer, device: str | torch.device,
+                 chunks: int = 0, seed: int = 0):
+    """One optimisation step as a pure function of ``step`` and the global torch RNG (train.fit).
+
+    ``chunks`` > 0: the data-parallel step of ``magvit.distributed`` (this rank's chunks of the batch, each
+    seeded by ``(seed, step, chunk)``, gradients summed over the ranks before clipping)."""
     cfg = model.cfg
     tcfg = cfg.transformer
     train = video_data.load(cfg.dataset, "train", cfg.data.num_frames, cfg.data.resolution)
 
-    def step_fn(step: int) -> dict[str, float]:
-        lr = compound_lr(step, tcfg.lr, tcfg.warmup_steps, tcfg.steps)
-        set_lr(optimizer, lr)
-        video, labels = video_data.get_batch(train, range(step * tcfg.batch_size, (step + 1) * tcfg.batch_size))
-        tasks = [cfg.tasks[i] for i in torch.randint(len(cfg.tasks), (tcfg.batch_size,)).tolist()]
+    def backward(step: int, rows: range, scale: float = 1.0) -> dict[str, float]:
+        first = step * tcfg.batch_size
+        video, labels = video_data.get_batch(train, range(first + rows.start, first + rows.stop))
+        tasks = [cfg.tasks[i] for i in torch.randint(len(cfg.tasks), (len(rows),)).tolist()]
         cond = model.condition(video.to(device), tasks, labels["label"].to(device) if cfg.class_conditional else None)
         model.tokenizer.eval()
         terms = model.training_losses(cond)
+        (terms["loss"] if scale == 1.0 else scale * terms["loss"]).backward()
+        return {k: v.item() for k, v in terms.items()}
+
+    def step_fn(step: int) -> dict[str, float]:
+        lr = compound_lr(step, tcfg.lr, tcfg.warmup_steps, tcfg.steps)
+        set_lr(optimizer, lr)
         optimizer.zero_grad(set_to_none=True)
-        terms["loss"].backward()
+        if chunks:
+            logs = run_chunks(seed, step, tcfg.batch_size, chunks, lambda rows, scale: backward(step, rows, scale))
+            sync_gradients(model.transformer.parameters())
+        else:
+            logs = backward(step, range(tcfg.batch_size))
         nn.utils.clip_grad_norm_(model.transformer.parameters(), tcfg.grad_clip)
         optimizer.step()
-        return {**{k: v.item() for k, v in terms.items()}, "lr": lr}
+        return {**logs, "lr": lr}
 
     return step_fn
 
@@ -262,14 +276,18 @@ def get_transformer(profile: Profile, dataset: str = "pushbot", tasks: tuple[str
                             cond_frames=cond_frames, tokenizer_seed=tokenizer_seed)
     tokenizer, _ = get_tokenizer(profile, cfg=gcfg.tokenizer, seed=tokenizer_seed, store=store)
     tokenizer = tokenizer.to(profile.device).eval()
+    chunks = profile.data_parallel.transformer_chunks
+    if chunks:  # the chunked step's init must not depend on how far training the tokenizer moved the global RNG
+        torch.manual_seed(seed)
     transformer = build_transformer(gcfg, tokenizer.codebook_size, tuple(tokenizer.latent_shape)).to(profile.device)
     model = MaskedVideoModel(gcfg, tokenizer, transformer)
     tcfg = gcfg.transformer
     optimizer = torch.optim.AdamW(param_groups(transformer, tcfg.weight_decay), lr=tcfg.lr,
                                   betas=(tcfg.beta1, tcfg.beta2))
     label = f"transformer {dataset} {'+'.join(tasks)} {condition}" + (f" {losses}" if condition == "commit" else "")
-    log = fit("transformer", gcfg, seed, {"transformer": transformer}, {"transformer": optimizer},
-              make_step_fn(model, optimizer, profile.device), tcfg.steps, store=store,
+    log = fit("transformer", ChunkedKey(gcfg, chunks) if chunks else gcfg, seed, {"transformer": transformer},
+              {"transformer": optimizer}, make_step_fn(model, optimizer, profile.device, chunks, seed), tcfg.steps,
+              store=store,
               checkpoint_every=profile.checkpoint_every, device=profile.device, desc=label)
     transformer.eval()
     return model, log

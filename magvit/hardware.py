@@ -1,15 +1,20 @@
-"""This machine: cores, threads, a measured fp32 matmul peak, and model FLOP counting.
+"""This machine: cores, threads, its hardware fp32 peak, a measured matmul rate and memory bandwidth, and
+model FLOP counting.
 
-Benchmarks report model FLOP utilisation (MFU) as model FLOPs per second over the matmul peak that
-``matmul_gflops`` measures here, so "50% MFU" means half of what this CPU does on a square matmul.
+MFU (model FLOP utilisation) is model FLOPs per second over the *hardware* peak (``cpu_peak``: cores x clock x
+FLOPs per cycle of the vector FMA units), so it cannot exceed 100% unless the FLOP count is wrong. The measured
+square-matmul rate (``matmul_gflops``) is reported beside it: how much of the peak the best kernel reaches here.
 """
 
 from __future__ import annotations
 
 import os
 import platform
+import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -32,6 +37,81 @@ def matmul_gflops(n: int = 1024, repeats: int = 20, device: str = "cpu") -> floa
             torch.cuda.synchronize()
         best = min(best, time.perf_counter() - t0)
     return 2 * n**3 / best / 1e9
+
+
+@dataclass(frozen=True)
+class CpuPeak:
+    """fp32 peak of ``cores`` cores: cores x clock x lanes x 2 (FMA) x FMA units, and what it assumes."""
+
+    model: str
+    cores: int
+    clock_ghz: float
+    lanes: int  # fp32 lanes of the widest vector unit (AVX-512: 16, AVX2: 8)
+    fma_units: int
+    gflops: float
+    assumption: str
+
+
+def cpu_flags() -> set[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    line = next((ln for ln in text.splitlines() if ln.startswith("flags")), "")
+    return set(line.split(":", 1)[-1].split())
+
+
+def cpu_peak(cores: int | None = None, fma_units: int = 2) -> CpuPeak:
+    """The fp32 hardware peak from /proc/cpuinfo: the nominal clock of the model name ("@ 2.50GHz"; turbo and
+    AVX-512 licence clocks are not visible in a VM, so the nominal one is used), 16 lanes with AVX-512F (8 with
+    AVX2), 2 FLOPs per FMA, and ``fma_units`` FMA units per core: 2 on Xeon Gold/Platinum (Skylake/Cascade
+    Lake-SP), 1 on Silver/Bronze; the VM does not say which, so it is an assumption, checked by the measured
+    one-thread matmul rate (above the 1-unit peak means at least 2 units)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        text = ""
+    model = next((ln.split(":", 1)[1].strip() for ln in text.splitlines() if ln.startswith("model name")),
+                 platform.processor() or "unknown")
+    found = re.search(r"@\s*([\d.]+)\s*GHz", model)
+    mhz = next((float(ln.split(":", 1)[1]) for ln in text.splitlines() if ln.startswith("cpu MHz")), 0.0)
+    clock = float(found.group(1)) if found else mhz / 1000
+    flags = cpu_flags()
+    lanes = 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
+    cores = cores or len(os.sched_getaffinity(0))
+    gflops = cores * clock * lanes * 2 * fma_units
+    return CpuPeak(model, cores, clock, lanes, fma_units, gflops,
+                   f"{cores} core(s) x {clock:.2f} GHz x {lanes} fp32 lanes x 2 (FMA) x {fma_units} FMA unit(s)")
+
+
+def memory_bandwidth_gbs(megabytes: int = 256, repeats: int = 5) -> float:
+    """Best-of-``repeats`` copy bandwidth in GB/s (bytes read + written by ``dst.copy_(src)`` of a buffer far
+    larger than the caches)."""
+    n = megabytes * 2**20 // 4
+    src, dst = torch.ones(n), torch.empty(n)
+    dst.copy_(src)
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        dst.copy_(src)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n * 4 / best / 1e9
+
+
+def op_overhead_s(repeats: int = 2000) -> float:
+    """Seconds per call of a tiny eager operator (the dispatch overhead every kernel pays on CPU)."""
+    a = torch.ones(8)
+    for _ in range(100):
+        a.add(a)
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        a.add(a)
+    return (time.perf_counter() - t0) / repeats
+
+
+def has_bf16() -> bool:
+    """Whether the CPU has bf16 arithmetic units (AVX512_BF16 or AMX); without them bf16 runs emulated."""
+    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
 
 
 def machine_info() -> dict[str, object]:
@@ -63,5 +143,5 @@ def best_time(fn: Callable[[], object], repeats: int) -> float:
 
 
 def mfu(flops_per_step: int, seconds_per_step: float, peak_gflops: float) -> float:
-    """Model FLOP utilisation: achieved FLOP/s over the measured matmul peak."""
+    """Model FLOP utilisation: achieved FLOP/s over ``peak_gflops`` (the hardware peak, ``cpu_peak``)."""
     return flops_per_step / seconds_per_step / (peak_gflops * 1e9)

@@ -14,8 +14,10 @@ import torch
 
 from magvit.config import (
     DataConfig,
+    DataParallelConfig,
     EvalConfig,
     EvaluatorConfig,
+    Figure5Config,
     Profile,
     TokenizerConfig,
     TransformerConfig,
@@ -51,6 +53,8 @@ def smoke() -> Profile:
         seeds=(0,),
         tokenizer_curve_steps=4,
         checkpoint_every=4,
+        figure5=Figure5Config(paper_size=False, resolutions=(32,), batches=(1, 2), predict_only=(), ar_points=2,
+                              repeats=1, full_check=(0, 0)),
     )
 
 
@@ -116,6 +120,8 @@ def paper() -> Profile:
         eval=EvalConfig(num_samples=10_000, num_bootstrap=1000, batch_size=256),
         seeds=(0, 1, 2, 3),
         checkpoint_every=1000,
+        # torchrun (magvit.distributed): 16 chunks of 8 clips (16 per GPU needs ~97 GB in fp32, README), 8 of 32
+        data_parallel=DataParallelConfig(tokenizer_chunks=16, transformer_chunks=8),
     )
 
 

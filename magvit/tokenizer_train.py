@@ -25,6 +25,7 @@ from magvit.artifacts import ArtifactStore
 from magvit.checks import check_seed
 from magvit.config import Profile, TokenizerConfig
 from magvit.discriminator import Discriminator, LeCam
+from magvit.distributed import ChunkedKey, run_chunks, sync_gradients
 from magvit.inflate import inflate_into
 from magvit.perceptual import PerceptualLoss, load_feature_network
 from magvit.train import compound_lr, fit, set_lr
@@ -69,10 +70,23 @@ def pretrained_2d(profile: Profile, cfg: TokenizerConfig, seed: int = 0,
     return get_tokenizer(profile, cfg_2d, seed, store)[0]
 
 
-def tokenizer_batch(cfg: TokenizerConfig, step: int, num_frames: int, resolution: int, seed: int) -> torch.Tensor:
-    """The clips of one training step: ``cfg.dataset`` ("mix" = equal share of the three benchmarks)."""
+def tokenizer_batch(cfg: TokenizerConfig, step: int, num_frames: int, resolution: int, seed: int,
+                    rows: range | None = None) -> torch.Tensor:
+    """The clips of one training step: ``cfg.dataset`` ("mix" = equal share of the three benchmarks); ``rows``:
+    only those rows of the step's batch, reading only their clips (a rank's chunk, ``magvit.distributed``)."""
     names = data.BENCHMARKS if cfg.dataset == "mix" else (cfg.dataset,)
-    return data.mixed_batch(step, cfg.batch_size, num_frames, resolution, seed=seed, names=names)[0]
+    if rows is None:
+        return data.mixed_batch(step, cfg.batch_size, num_frames, resolution, seed=seed, names=names)[0]
+    per = max(1, cfg.batch_size // len(names))  # mixed_batch's layout: per clips of each name, in order
+    wanted = [(names[r // per], step * per + r % per) for r in rows]
+    return torch.cat([data.get_batch(data.load(name, "train", num_frames, resolution, seed), [i])[0]
+                      for name, i in wanted])
+
+
+def global_batch_size(cfg: TokenizerConfig) -> int:
+    """Clips in one step's batch (``mixed_batch`` rounds ``batch_size`` down to a multiple of the names)."""
+    names = 3 if cfg.dataset == "mix" else 1
+    return max(1, cfg.batch_size // names) * names
 
 
 TrainStep = Callable[[torch.Tensor, int], dict[str, float]]
@@ -103,10 +117,9 @@ def setup_training(profile: Profile, cfg: TokenizerConfig, seed: int = 0, store:
     opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(cfg.discriminator_beta1, cfg.beta2))
 
-    def train_step(real: torch.Tensor, step: int) -> dict[str, float]:
-        lr = compound_lr(step, cfg.lr, cfg.warmup_steps, cfg.steps)
-        set_lr(opt_g, lr)
-        set_lr(opt_d, lr)
+    def backward(real: torch.Tensor, step: int, scale: float = 1.0) -> dict[str, float]:
+        """Forward one (chunk of a) batch and accumulate ``scale`` x the G and D gradients; the logs carry the
+        chunk's mean D logits for LeCam (``_lecam_real``, ``_lecam_fake``)."""
         recon, _, q_losses = generator(real)
         gan = cfg.adversarial_weight > 0 and step >= cfg.adversarial_start * cfg.steps
         # generator: reconstruction + non-saturating adversarial + perceptual + quantizer terms
@@ -124,21 +137,36 @@ def setup_training(profile: Profile, cfg: TokenizerConfig, seed: int = 0, store:
             lecam_loss = lecam(logits_real, logits_fake)
             d_loss = (F.softplus(-logits_real).mean() + F.softplus(logits_fake).mean()
                       + cfg.r1_every * cfg.r1_weight * r1 + cfg.lecam_weight * lecam_loss)
-        opt_g.zero_grad()
-        g_loss.backward(inputs=list(generator.parameters()))
-        opt_g.step()
+        (g_loss if scale == 1.0 else scale * g_loss).backward(inputs=list(generator.parameters()))
         logs = {"loss": g_loss.item(), "recon": recon_loss.item(), "perceptual": perc.item(),
                 "adversarial": adv.item(), **{k: v.item() for k, v in q_losses.items()}}
         if gan:
-            opt_d.zero_grad()
-            d_loss.backward(inputs=list(disc.parameters()))
-            opt_d.step()
-            lecam.update(logits_real, logits_fake)
-            logs.update({"disc": d_loss.item(), "r1": r1.item(), "lecam": lecam_loss.item()})
+            (d_loss if scale == 1.0 else scale * d_loss).backward(inputs=list(disc.parameters()))
+            logs.update({"disc": d_loss.item(), "r1": r1.item(), "lecam": lecam_loss.item(),
+                         "_lecam_real": logits_real.mean().item(), "_lecam_fake": logits_fake.mean().item()})
         elif cfg.adversarial_weight > 0:  # before adversarial_start: nothing computed (a log needs every column)
             logs.update({"disc": 0.0, "r1": 0.0, "lecam": 0.0})
-        ema_update(ema, generator, cfg.ema_decay, step)
         return logs
+
+    def update(step: int, logs: dict[str, float]) -> dict[str, float]:
+        """Step G and D with the accumulated gradients, update LeCam's anchors and the EMA; return the logs
+        without the LeCam means."""
+        lr = compound_lr(step, cfg.lr, cfg.warmup_steps, cfg.steps)
+        set_lr(opt_g, lr)
+        set_lr(opt_d, lr)
+        opt_g.step()
+        if "_lecam_real" in logs:  # the GAN ran this step (from adversarial_start on)
+            opt_d.step()
+            lecam.update(torch.tensor(logs["_lecam_real"], device=dev), torch.tensor(logs["_lecam_fake"], device=dev))
+        ema_update(ema, generator, cfg.ema_decay, step)
+        opt_g.zero_grad()
+        opt_d.zero_grad()
+        return {k: v for k, v in logs.items() if not k.startswith("_")}
+
+    def train_step(real: torch.Tensor, step: int) -> dict[str, float]:
+        return update(step, backward(real, step))
+
+    train_step.backward, train_step.update = backward, update  # the chunked (data-parallel) step's two halves
 
     modules = {"generator": generator, "ema": ema, "discriminator": disc, "lecam": lecam}
     return modules, {"g": opt_g, "d": opt_d}, train_step
@@ -150,10 +178,22 @@ def get_tokenizer(profile: Profile, cfg: TokenizerConfig | None = None, seed: in
     cfg = cfg or profile.tokenizer
     key = TokenizerKey(cfg, profile.data.num_frames, profile.data.resolution)
     modules, optimizers, train_step = setup_training(profile, cfg, seed, store)
+    frames, res, chunks = profile.data.num_frames, profile.data.resolution, profile.data_parallel.tokenizer_chunks
+    if chunks and cfg.codebook_restart_after:
+        raise ValueError("dead-code restarts (codebook_restart_after > 0) re-draw codes from the clips of one forward; "
+                         "under data parallelism each chunk would draw its own and the replicas would differ. Train "
+                         "chunked (Profile.data_parallel) with codebook_restart_after=0, the paper's")
 
     def step_fn(step: int) -> dict[str, float]:
-        real = tokenizer_batch(cfg, step, profile.data.num_frames, profile.data.resolution, seed)
-        return train_step(real.to(profile.device), step)
+        if chunks:  # data parallel (torchrun): this rank's chunks, gradients summed over the ranks
+            logs = run_chunks(seed, step, global_batch_size(cfg), chunks, lambda rows, scale: train_step.backward(
+                tokenizer_batch(cfg, step, frames, res, seed, rows).to(profile.device), step, scale),
+                buffer_modules=[modules["generator"]])
+            sync_gradients([*modules["generator"].parameters(), *modules["discriminator"].parameters()])
+            return train_step.update(step, logs)
+        return train_step(tokenizer_batch(cfg, step, frames, res, seed).to(profile.device), step)
+
+    key = ChunkedKey(key, chunks) if chunks else key
 
     log = fit(f"tokenizer_{cfg.kind}", key, seed, modules, optimizers, step_fn, cfg.steps, store=store,
               checkpoint_every=profile.checkpoint_every, device=profile.device, desc=f"tokenizer ({cfg.kind})")

@@ -12,6 +12,9 @@ asking for the same artifact waits and then loads it instead of training it agai
 checkpoint that fails its integrity check (``magvit.artifacts``) is moved to ``<kind>/damaged/`` with a
 :class:`DamagedArtifactWarning` naming it, and training restarts from what is intact (the checkpoint, or
 step 0); a seeded run then ends where an undamaged one would.
+
+Under ``torchrun`` (``magvit.distributed``) every rank runs ``fit``: rank 0 alone holds the lock, moves damaged
+files and writes checkpoints and the artifact; the others load the same checkpoint and wait for rank 0 at the end.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from tqdm import tqdm  # text bars: tqdm.auto warns in a kernel without ipywidge
 
 from magvit.artifacts import ArtifactDamagedError, ArtifactStore
 from magvit.checks import check_seed
+from magvit.distributed import barrier, broadcast_from_main, main_only, world
 
 
 class DamagedArtifactWarning(UserWarning):
@@ -99,9 +103,11 @@ def fit(
             return _restore(store.load(kind, config, seed, map_location=device), modules)
         except ArtifactDamagedError:
             pass  # repaired below, under the lock (another process may be rewriting it right now)
-    with store.lock(kind, config, seed, what=f"training {desc or kind}"):
-        return _fit_locked(kind, config, seed, modules, optimizers, step_fn, num_steps, store,
-                           checkpoint_every, device, desc)
+    with main_only(store.lock(kind, config, seed, what=f"training {desc or kind}")):
+        log = _fit_locked(kind, config, seed, modules, optimizers, step_fn, num_steps, store,
+                          checkpoint_every, device, desc)
+    barrier()  # the other ranks return once rank 0 has written the artifact
+    return log
 
 
 def _restore(state: dict, modules: dict[str, nn.Module]) -> pd.DataFrame:
@@ -112,7 +118,19 @@ def _restore(state: dict, modules: dict[str, nn.Module]) -> pd.DataFrame:
 
 def _load_or_quarantine(store: ArtifactStore, kind: str, config: Any, seed: int, device: str,
                         then: str) -> dict | None:
-    """The artifact's state, or None (with a warning, the file moved aside) when it is damaged."""
+    """The artifact's state, or None (with a warning, the file moved aside) when it is damaged. Under torchrun
+    rank 0 checks (and moves) first; the others then read what it left."""
+    if not world().is_main:
+        barrier()
+    state = _load_or_quarantine_main(store, kind, config, seed, device, then) if world().is_main else (
+        store.load(kind, config, seed, map_location=device) if store.exists(kind, config, seed) else None)
+    if world().is_main:
+        barrier()
+    return state
+
+
+def _load_or_quarantine_main(store: ArtifactStore, kind: str, config: Any, seed: int, device: str,
+                             then: str) -> dict | None:
     if not store.exists(kind, config, seed):
         return None
     verified = store.is_verified(kind, config, seed)
@@ -121,7 +139,7 @@ def _load_or_quarantine(store: ArtifactStore, kind: str, config: Any, seed: int,
     except ArtifactDamagedError as err:
         moved = store.quarantine(kind, config, seed)
         warnings.warn(f"{err.path} is damaged: {err.reason}. Moved it and its sidecar to {moved.parent}; {then}",
-                      DamagedArtifactWarning, stacklevel=4)
+                      DamagedArtifactWarning, stacklevel=5)
         return None
     if not verified:  # a sidecar from before hashes: the file loaded cleanly, record its hash from now on
         store.record_hash(kind, config, seed)
@@ -149,8 +167,11 @@ def _fit_locked(kind: str, config: Any, seed: int, modules: dict[str, nn.Module]
             opt.load_state_dict(ckpt["optimizers"][name])
         _set_rng_state(ckpt["rng"])
         log, start = ckpt["log"], int(ckpt["step"])
+    broadcast_from_main(modules.values())  # under torchrun: every rank starts from rank 0's weights
 
     def checkpoint(step: int) -> None:
+        if not world().is_main:
+            return
         store.save(ckpt_kind, config, seed, {
             "modules": {n: m.state_dict() for n, m in modules.items()},
             "optimizers": {n: o.state_dict() for n, o in optimizers.items()},
@@ -162,6 +183,7 @@ def _fit_locked(kind: str, config: Any, seed: int, modules: dict[str, nn.Module]
     # No graphic bar: the line must fit the study runner's status line (magvit.study) with step, time left
     # and the loss, which is the first postfix.
     bar = tqdm(range(start, num_steps), desc=desc or kind, initial=start, total=num_steps, mininterval=2.0,
+               disable=not world().is_main,
                bar_format="{desc}: step {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{postfix}]")
     for step in bar:
         losses = step_fn(step)
@@ -179,7 +201,8 @@ def _fit_locked(kind: str, config: Any, seed: int, modules: dict[str, nn.Module]
     for module in modules.values():
         module.eval()
 
-    store.save(kind, config, seed, {"modules": {n: m.state_dict() for n, m in modules.items()},
-                                    "log": log}, device=device, extra={"steps": num_steps})
-    store.delete(ckpt_kind, config, seed)
+    if world().is_main:
+        store.save(kind, config, seed, {"modules": {n: m.state_dict() for n, m in modules.items()},
+                                        "log": log}, device=device, extra={"steps": num_steps})
+        store.delete(ckpt_kind, config, seed)
     return pd.DataFrame(log)

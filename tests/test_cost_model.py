@@ -1,0 +1,82 @@
+"""The generation cost model (magvit.cost_model) against torch's own counting, and its roofline."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import torch
+
+from magvit import cost_model, hardware
+from magvit.config import TokenizerConfig, TransformerConfig
+from magvit.transformer import KVCache, Transformer, Vocabulary
+
+CFG = TransformerConfig(num_layers=2, hidden=64, heads=2, mlp=256, dropout=0.0)
+
+
+def attention_flops(cfg: TransformerConfig, batch: int, new: int, keys: int) -> int:
+    return cfg.num_layers * 4 * batch * new * keys * cfg.hidden
+
+
+def test_transformer_flops_are_the_counters_plus_the_attention_it_misses():
+    # torch's FLOP counter has no formula for the CPU flash-attention kernel: it counts every matmul but those
+    model = Transformer(CFG, Vocabulary(128), 34).eval()
+    tokens = torch.randint(0, 128, (3, 34))
+    with torch.no_grad():
+        counted = cost_model.count(lambda: model(tokens))
+    predicted = cost_model.transformer_pass(CFG, 3, 34, codebook_size=128)
+    assert predicted.flops == counted.flops + attention_flops(CFG, 3, 34, 34)
+    # bytes: the model's simple operator accounting within 35% of the operators' actual inputs + outputs
+    assert counted.bytes == pytest.approx(predicted.bytes, rel=0.35)
+
+
+def test_cached_step_flops_grow_with_the_cache():
+    model = Transformer(CFG, Vocabulary(128), 40, causal=True).eval()
+    cache = KVCache()
+    with torch.no_grad():
+        model(torch.randint(0, 128, (2, 20)), cache)
+        counted = cost_model.count(lambda: model(torch.randint(0, 128, (2, 1)), cache))
+    predicted = cost_model.transformer_pass(CFG, 2, 1, past=20, codebook_size=128)
+    assert predicted.flops == counted.flops + attention_flops(CFG, 2, 1, 21)
+    later = cost_model.transformer_pass(CFG, 2, 1, past=30, codebook_size=128, cache_copy=True)
+    assert later.flops > predicted.flops and later.bytes > predicted.bytes
+
+
+def test_decoders_take_their_number_of_passes():
+    assert len(cost_model.decoder_passes("commit", CFG, 64, 1, 12)) == 12
+    assert len(cost_model.decoder_passes("diffusion", CFG, 64, 1, 256)) == 256
+    assert len(cost_model.decoder_passes("ar", CFG, 64, 1, 12, cond_tokens=16)) == 64 - 16
+    with pytest.raises(ValueError, match="unknown decoder"):
+        cost_model.decoder_passes("beam", CFG, 64, 1, 12)
+
+
+def test_roofline_takes_the_slower_roof_and_counts_launches():
+    hw = cost_model.Hardware("t", "test", peak_flops=1e9, bandwidth=1e9, bytes_per_value=4, launch_s=1e-3,
+                             source="test")
+    compute, memory = cost_model.Pass(2e9, 1e9, kernels=0), cost_model.Pass(1e9, 3e9, kernels=10)
+    assert cost_model.seconds([compute], hw) == pytest.approx(2.0)
+    assert cost_model.seconds([memory], hw) == pytest.approx(3.0 + 0.01)
+    assert cost_model.bound(compute, hw) == "compute" and cost_model.bound(memory, hw) == "memory"
+
+
+def test_one_token_steps_are_memory_bound_and_full_passes_compute_bound_at_fp32():
+    b = replace(CFG, num_layers=12, hidden=768, heads=12, mlp=3072)
+    h100 = cost_model.H100_SXM_FP32  # ridge 20 FLOP/byte (bf16 tensor cores: 295, above an unfused pass's ~230)
+    assert cost_model.bound(cost_model.transformer_pass(b, 1, 1, past=500), h100) == "memory"
+    assert cost_model.bound(cost_model.transformer_pass(b, 8, 1026), h100) == "compute"
+
+
+def test_tokenizer_decode_is_counted_on_the_meta_device():
+    cfg = TokenizerConfig(filters=8, channel_multipliers=(1, 2), temporal_downsample=(True,), codebook_size=16,
+                          embedding_dim=8)
+    one, latent = cost_model.tokenizer_decode_pass(cfg, 8, 16, 1)
+    two, _ = cost_model.tokenizer_decode_pass(cfg, 8, 16, 2)
+    assert latent == (4, 8, 8)
+    assert two.flops == 2 * one.flops and one.flops > 0
+    assert one.bytes < two.bytes < 2 * one.bytes  # the weights are read once per pass, activations per clip
+
+
+def test_cpu_peak_is_cores_clock_lanes_fma():
+    peak = hardware.cpu_peak(cores=2, fma_units=2)
+    assert peak.gflops == pytest.approx(2 * peak.clock_ghz * peak.lanes * 2 * 2)
+    assert peak.lanes in (4, 8, 16)
