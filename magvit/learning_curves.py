@@ -86,10 +86,9 @@ ROWS: dict[str, tuple[str, dict]] = {
     "from half-way": ("full", {"norm": "batch", "zero_centre": True, "codebook_restart_after": 20,
                                "codebook_size": 1024, "entropy_weight": 0.0, "beta1": 0.9, "discriminator_beta1": 0.9,
                                "adversarial_start": 0.5}),
-    "full: shared tokenizer design (batch norm, zero-centred, code restarts, 1024 codes, no entropy loss, Adam "
-    "beta1 0.9 for G, GAN from half-way)": ("full", {"norm": "batch", "zero_centre": True,
-                                                    "codebook_restart_after": 20, "codebook_size": 1024,
-                                                    "entropy_weight": 0.0, "beta1": 0.9, "adversarial_start": 0.5}),
+    "full: batch norm, zero-centred, code restarts, 1024 codes, no entropy loss, Adam beta1 0.9 for G, GAN from "
+    "half-way": ("full", {"norm": "batch", "zero_centre": True, "codebook_restart_after": 20, "codebook_size": 1024,
+                          "entropy_weight": 0.0, "beta1": 0.9, "adversarial_start": 0.5}),
     "full: batch norm, zero-centred, code restarts": ("full", {"norm": "batch", "zero_centre": True,
                                                                "codebook_restart_after": 20}),
 }
@@ -135,12 +134,12 @@ NOTEBOOK_ROWS = [
     "vq: batch norm, zero-centred, code restarts",
     "vq: batch norm, zero-centred, code restarts, 1024 codes",
     "vq: batch norm, zero-centred, code restarts, 1024 codes, no entropy loss",
-    "vq: batch norm, zero-centred, code restarts, 1024 codes, no entropy loss, Adam beta1 0.9",
+    "vq: batch norm, zero-centred, code restarts, 1024 codes, no entropy loss, Adam beta1 0.9",  # the cpu recipe
     "full: batch norm, zero-centred, code restarts",
     "full: batch norm, zero-centred, code restarts, 1024 codes, no entropy loss, Adam beta1 0.9 for G and D, GAN "
     "from half-way",
-    "full: shared tokenizer design (batch norm, zero-centred, code restarts, 1024 codes, no entropy loss, Adam "
-    "beta1 0.9 for G, GAN from half-way)",
+    "full: batch norm, zero-centred, code restarts, 1024 codes, no entropy loss, Adam beta1 0.9 for G, GAN from "
+    "half-way",
 ]
 
 

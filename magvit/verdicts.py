@@ -44,11 +44,18 @@ def chain(estimates: list[Estimate], lower_is_better: bool = True) -> str:
     """Verdict for ``estimates[0] > estimates[1] > ...`` (each better than the next)."""
     if len(estimates) < 2:
         raise ValueError("a chain needs at least two estimates")
-    pairs = [beats(a, b, lower_is_better) for a, b in zip(estimates, estimates[1:], strict=False)]
+    return combine_pairs([beats(a, b, lower_is_better) for a, b in zip(estimates, estimates[1:], strict=False)])
+
+
+def combine_pairs(pairs: list[str]) -> str:
+    """A chain's verdict from its adjacent pairs': reproduced when every pair is, not reproduced when every pair is,
+    not testable here when any pair is (and neither of those), partly otherwise."""
     if all(p == REPRODUCED for p in pairs):
         return REPRODUCED
     if all(p == NOT_REPRODUCED for p in pairs):
         return NOT_REPRODUCED
+    if NOT_TESTABLE in pairs:
+        return NOT_TESTABLE
     return PARTLY
 
 
@@ -80,16 +87,7 @@ def beats_across_seeds(a: list[Estimate], b: list[Estimate], lower_is_better: bo
 
 
 def chain_across_seeds(rows: list[list[Estimate]], lower_is_better: bool = True) -> str:
-    """Verdict for ``rows[0] > rows[1] > ...`` with one estimate per seed in each row: reproduced when every
-    adjacent pair is, not reproduced when every pair is, not testable here when any pair is (and none of the
-    above), partly otherwise."""
+    """Verdict for ``rows[0] > rows[1] > ...`` with one estimate per seed in each row (``combine_pairs``)."""
     if len(rows) < 2:
         raise ValueError("a chain needs at least two rows")
-    pairs = [beats_across_seeds(a, b, lower_is_better) for a, b in zip(rows, rows[1:], strict=False)]
-    if all(p == REPRODUCED for p in pairs):
-        return REPRODUCED
-    if all(p == NOT_REPRODUCED for p in pairs):
-        return NOT_REPRODUCED
-    if NOT_TESTABLE in pairs:
-        return NOT_TESTABLE
-    return PARTLY
+    return combine_pairs([beats_across_seeds(a, b, lower_is_better) for a, b in zip(rows, rows[1:], strict=False)])
