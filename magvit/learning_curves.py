@@ -14,9 +14,10 @@ clips (training-mean colour, each clip's mean colour, the supervoxel mean on the
 
 Rows are :class:`~magvit.config.TokenizerConfig` overrides of the paper's design at the profile's widths
 (``paper_design``), so every adaptation is the config field a profile sets. Results go to
-``<results>/diagnostics/tokenizer_learning_curves.csv``; a rerun of some rows replaces those rows (same row name and
-seed) and keeps the others. At ``cpu`` one row of 300 ``ae``/``vq`` steps takes ~10 min on one thread of a 2-core
-Xeon (``full``: ~15 min): run two rows at once with ``--threads 1`` each, never more processes than cores.
+``<results>/diagnostics/tokenizer_learning_curves.csv``; a rerun of some rows replaces those rows (same row name,
+seed and run length ``train_steps``) and keeps the others. At ``cpu`` one row of 300 ``ae``/``vq`` steps takes
+~10 min on one thread of a 2-core Xeon (``full``: ~15 min): run two rows at once with ``--threads 1`` each, never
+more processes than cores.
 """
 
 from __future__ import annotations
@@ -153,11 +154,17 @@ def plain_autoencoder(dim: int) -> nn.Module:
         nn.SiLU(), nn.Upsample(scale_factor=2), nn.Conv3d(32, 3, 3, padding=1))
 
 
-def paper_design(cfg: TokenizerConfig) -> TokenizerConfig:
-    """``cfg`` with every design adaptation reset to the paper's value (widths, steps and lr kept) and
-    ``CURVE_CODEBOOK`` codes: what a row's overrides apply to, whatever the profile's own tokenizer adapts."""
+def without_adaptations(cfg: TokenizerConfig) -> TokenizerConfig:
+    """``cfg`` with every design field (``DESIGN_FIELDS``) reset to the paper's value; widths, codebook, steps and
+    lr kept."""
     paper = TokenizerConfig()
-    return replace(cfg, codebook_size=CURVE_CODEBOOK, **{f: getattr(paper, f) for f in DESIGN_FIELDS})
+    return replace(cfg, **{f: getattr(paper, f) for f in DESIGN_FIELDS})
+
+
+def paper_design(cfg: TokenizerConfig) -> TokenizerConfig:
+    """``without_adaptations(cfg)`` with ``CURVE_CODEBOOK`` codes: what a row's overrides apply to, whatever the
+    profile's own tokenizer adapts."""
+    return replace(without_adaptations(cfg), codebook_size=CURVE_CODEBOOK)
 
 
 def held_out(p: Profile, clips_per_benchmark: int, seed: int = 0) -> dict[str, torch.Tensor]:
