@@ -81,6 +81,10 @@ class TokenizerConfig:
     # paper/code: default init; True: the last conv of every residual branch starts at zero, so that each ResBlock
     # starts as its shortcut and the network as a shallow pool / upsample path (Goyal et al. 2017; Fixup)
     zero_init_residual: bool = False
+    # paper/code: 0 (GroupNorm keeps no running statistics). With norm="batch": after the last step, recompute the
+    # EMA's BatchNorm statistics on this many further training batches (SWA's update_bn, Izmailov et al. 2018):
+    # averaged weights never produced the statistics the training copy's running averages hold
+    bn_recalibration_batches: int = 0
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,11 @@ DEFAULT_PROFILE = "cpu"
 # value): batch statistics instead of per-clip GroupNorm, [-1, 1] input, data-initialised codes with dead-code
 # restarts, no entropy loss (the restarts keep the codes in use; the term cost ~1 dB), Adam beta1 0.9 for the
 # generator, and no GAN (adversarial_start=1: started half-way, it cost 1.4-2.4 dB of held-out PSNR by the last step,
-# whether the discriminator's beta1 was 0.9 or the paper's 0). At the cpu widths the paper's design stays at the
-# training-mean colour; these make it learn.
+# whether the discriminator's beta1 was 0.9 or the paper's 0), and after training the EMA's BatchNorm statistics
+# recomputed on 16 training batches (SWA's update_bn; the paper's GroupNorm has none). At the cpu widths the paper's
+# design stays at the training-mean colour; these make it learn.
 SCALE_ADAPTATIONS = {"norm": "batch", "zero_centre": True, "codebook_restart_after": 20, "entropy_weight": 0.0,
-                     "beta1": 0.9, "adversarial_start": 1.0}
+                     "beta1": 0.9, "adversarial_start": 1.0, "bn_recalibration_batches": 16}
 
 
 def smoke() -> Profile:

@@ -12,7 +12,7 @@ first trains the 2D-VQ of the same widths on frames (the paper's ImageNet model'
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 import pandas as pd
@@ -68,6 +68,28 @@ def pretrained_2d(profile: Profile, cfg: TokenizerConfig, seed: int = 0,
     still sees clips; the 2D-VQ itself encodes every frame on its own."""
     cfg_2d = replace(cfg, kind="vq2d", init="scratch", dataset="mix")
     return get_tokenizer(profile, cfg_2d, seed, store)[0]
+
+
+@torch.no_grad()
+def recalibrate_batch_norm(tokenizer: VQTokenizer, batches: Iterable[torch.Tensor]) -> None:
+    """Recompute every BatchNorm's running mean and variance of ``tokenizer`` (e.g. its EMA weights) as the
+    plain average over ``batches`` of training clips [B, 3, T, H, W] (``torch.optim.swa_utils.update_bn``, with
+    the quantiser in eval mode: codes are looked up, never restarted). No-op without BatchNorm."""
+    norms = [m for m in tokenizer.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+        m.train()
+    tokenizer.quantizer.eval()
+    for video in batches:
+        ids = tokenizer.quantizer(tokenizer.encoder(tokenizer.to_input(video)))[1]
+        tokenizer.decoder(tokenizer.quantizer.lookup(ids))
+    for m, momentum in zip(norms, momenta, strict=True):
+        m.momentum = momentum
+    tokenizer.eval()
 
 
 def tokenizer_batch(cfg: TokenizerConfig, step: int, num_frames: int, resolution: int, seed: int,
@@ -195,8 +217,13 @@ def get_tokenizer(profile: Profile, cfg: TokenizerConfig | None = None, seed: in
 
     key = ChunkedKey(key, chunks) if chunks else key
 
+    def finish() -> None:  # the EMA's own BatchNorm statistics, from the training clips after the last step
+        recalibrate_batch_norm(modules["ema"], (tokenizer_batch(cfg, cfg.steps + i, frames, res, seed).to(
+            profile.device) for i in range(cfg.bn_recalibration_batches)))
+
     log = fit(f"tokenizer_{cfg.kind}", key, seed, modules, optimizers, step_fn, cfg.steps, store=store,
-              checkpoint_every=profile.checkpoint_every, device=profile.device, desc=f"tokenizer ({cfg.kind})")
+              checkpoint_every=profile.checkpoint_every, device=profile.device, desc=f"tokenizer ({cfg.kind})",
+              finish=finish if cfg.bn_recalibration_batches else None)
     return modules["ema"].eval(), log
 
 

@@ -90,11 +90,13 @@ def fit(
     checkpoint_every: int = 200,
     device: str = "cpu",
     desc: str | None = None,
+    finish: Callable[[], None] | None = None,
 ) -> pd.DataFrame:
     """Train (or load) the artifact ``kind`` for ``(config, seed)`` and return its loss log.
 
     If the finished artifact exists, the modules are loaded from it and nothing is trained.
-    ``step_fn(step)`` performs one optimisation step in place and returns scalar losses.
+    ``step_fn(step)`` performs one optimisation step in place and returns scalar losses; ``finish()`` runs
+    once after the last step, before the artifact is written (so what it changes is part of the artifact).
     """
     check_seed(seed)
     store = store or ArtifactStore()
@@ -105,7 +107,7 @@ def fit(
             pass  # repaired below, under the lock (another process may be rewriting it right now)
     with main_only(store.lock(kind, config, seed, what=f"training {desc or kind}")):
         log = _fit_locked(kind, config, seed, modules, optimizers, step_fn, num_steps, store,
-                          checkpoint_every, device, desc)
+                          checkpoint_every, device, desc, finish)
     barrier()  # the other ranks return once rank 0 has written the artifact
     return log
 
@@ -149,7 +151,7 @@ def _load_or_quarantine_main(store: ArtifactStore, kind: str, config: Any, seed:
 def _fit_locked(kind: str, config: Any, seed: int, modules: dict[str, nn.Module],
                 optimizers: dict[str, torch.optim.Optimizer], step_fn: Callable[[int], dict[str, float]],
                 num_steps: int, store: ArtifactStore, checkpoint_every: int, device: str,
-                desc: str | None) -> pd.DataFrame:
+                desc: str | None, finish: Callable[[], None] | None = None) -> pd.DataFrame:
     state = _load_or_quarantine(store, kind, config, seed, device, "retraining it")
     if state is not None:  # finished meanwhile by another process, or an older sidecar now hashed
         return _restore(state, modules)
@@ -200,6 +202,8 @@ def _fit_locked(kind: str, config: Any, seed: int, modules: dict[str, nn.Module]
             checkpoint(step + 1)
     for module in modules.values():
         module.eval()
+    if finish is not None:
+        finish()
 
     if world().is_main:
         store.save(kind, config, seed, {"modules": {n: m.state_dict() for n, m in modules.items()},

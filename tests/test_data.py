@@ -119,3 +119,21 @@ def test_alternative_futures_share_frame_zero(name):
     assert np.array_equal(a[0], b[0]) and not np.array_equal(a[-1], b[-1])
     spread = future_spread(name, 3, num_futures=4)
     assert spread[0] == 0 and spread[-1] > 0.01
+
+
+def test_generated_clips_are_cached_per_process_and_handed_out_as_copies():
+    """Clip i is generated once per process (``CLIP_CACHE_SIZE``), always equal to ``make_clip``'s, and a caller
+    that writes into its clip or labels changes nothing that a later caller gets."""
+    from magvit.data import _cached_clip
+    from magvit.data.procedural import make_clip
+
+    ds = data.load("shapes", "val", 8, 16, seed=3)
+    clip, labels = ds[5]
+    fresh, fresh_labels = make_clip("shapes", "val", 5, 8, 16, 3)
+    assert np.array_equal(clip.numpy(), fresh) and labels == fresh_labels
+    hits = _cached_clip.cache_info().hits
+    clip.zero_()
+    labels["label"] = -7
+    again, again_labels = ds[5]
+    assert _cached_clip.cache_info().hits == hits + 1  # served from the cache ...
+    assert np.array_equal(again.numpy(), fresh) and again_labels == fresh_labels  # ... untouched by the writes

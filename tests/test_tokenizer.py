@@ -338,7 +338,7 @@ def test_scale_adaptations_default_to_the_paper_design():
     assert (cfg.norm, cfg.output_norm, cfg.latent_norm, cfg.zero_centre, cfg.codebook_restart_after) == (
         "group", True, True, False, 0)
     assert (cfg.entropy_weight, cfg.beta1, cfg.discriminator_beta1, cfg.adversarial_start,
-            cfg.zero_init_residual) == (0.1, 0.0, 0.0, 0.0, False)
+            cfg.zero_init_residual, cfg.bn_recalibration_batches) == (0.1, 0.0, 0.0, 0.0, False, 0)
     for name in ("paper",):
         p = profiles.get(name, device="cpu").tokenizer
         assert (p.output_norm, p.latent_norm, p.zero_centre, p.codebook_restart_after) == (True, True, False, 0)
@@ -448,3 +448,41 @@ def test_adversarial_start_outside_zero_one_is_named(start):
     p = profiles.get("smoke", device="cpu")
     with pytest.raises(ValueError, match="adversarial_start is a share of the steps"):
         setup_training(p, replace(p.tokenizer, adversarial_start=start), seed=0)
+
+
+def test_batch_norm_recalibration_gives_the_plain_average_of_batch_statistics():
+    """SWA's update_bn: after recalibration each BatchNorm holds the mean of its inputs' batch means over the
+    batches (the encoder's first norm sees conv_in's output, so its mean is checked exactly), the quantiser's
+    codebook is untouched (no restarts) and the model is back in eval mode."""
+    from magvit.tokenizer_train import recalibrate_batch_norm
+
+    torch.manual_seed(0)
+    tok = build_tokenizer(replace(SMALL, norm="batch", codebook_restart_after=1), DATA).eval()
+    codebook = tok.quantizer.codebook.detach().clone()
+    batches = [torch.rand(2, 3, 16, 16, 16) * (i + 1) for i in range(3)]
+    first = tok.encoder.blocks[0].norm1
+    assert torch.equal(first.running_mean, torch.zeros_like(first.running_mean))
+    recalibrate_batch_norm(tok, batches)
+    with torch.no_grad():
+        expected = torch.stack([tok.encoder.conv_in(tok.to_input(b)).mean((0, 2, 3, 4)) for b in batches]).mean(0)
+    assert torch.allclose(first.running_mean, expected, atol=1e-5)
+    assert first.momentum == 0.1 and not tok.training and not first.training
+    assert torch.equal(tok.quantizer.codebook.detach(), codebook)
+    group = build_tokenizer(SMALL, DATA).eval()  # the paper's GroupNorm: nothing to recalibrate
+    before = {k: v.clone() for k, v in group.state_dict().items()}
+    recalibrate_batch_norm(group, batches)
+    assert all(torch.equal(before[k], v) for k, v in group.state_dict().items())
+
+
+def test_recalibrated_statistics_are_part_of_the_trained_artifact(tmp_path):
+    """With ``bn_recalibration_batches`` the EMA that get_tokenizer returns (and stores) carries the recomputed
+    statistics: loading it again gives the same buffers, and they differ from a run without recalibration."""
+    p = profiles.get("smoke", device="cpu")
+    cfg = replace(p.tokenizer, norm="batch", bn_recalibration_batches=2)
+    store = ArtifactStore(tmp_path)
+    tok, _ = get_tokenizer(p, cfg, seed=0, store=store)
+    again, _ = get_tokenizer(p, cfg, seed=0, store=store)
+    plain, _ = get_tokenizer(p, replace(cfg, bn_recalibration_batches=0), seed=0, store=store)
+    name = "encoder.blocks.0.norm1.running_var"
+    assert torch.equal(tok.state_dict()[name], again.state_dict()[name])
+    assert not torch.equal(tok.state_dict()[name], plain.state_dict()[name])
