@@ -215,3 +215,17 @@ def test_git_commit_marks_uncommitted_code_dirty(tmp_path):
     assert git_commit(tmp_path) == clean
     (tmp_path / "magvit" / "a.py").write_text("x = 2\n")
     assert git_commit(tmp_path) == clean + "+dirty"
+
+
+def test_release_files_agree_on_the_license_and_cite_the_paper():
+    """pyproject.toml, LICENSE and CITATION.cff name the same license, and the citation file cites MAGVIT."""
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"]["text"] == "Apache-2.0"
+    license_text = (REPO_ROOT / "LICENSE").read_text()
+    assert "Apache License" in license_text and "Version 2.0, January 2004" in license_text
+    citation = yaml.safe_load((REPO_ROOT / "CITATION.cff").read_text())
+    assert citation["cff-version"] == "1.2.0" and citation["license"] == "Apache-2.0"
+    assert citation["version"] == project["version"]
+    paper_ref = citation["preferred-citation"]
+    assert paper_ref["title"] == "MAGVIT: Masked Generative Video Transformer" and paper_ref["year"] == 2023
+    assert paper_ref["authors"][0] == {"family-names": "Yu", "given-names": "Lijun"}
