@@ -20,10 +20,10 @@ import pandas as pd
 import torch
 
 from magvit import profiles
-from magvit.decoding import ar_decode, commit_decode
-from magvit.generative_train import param_groups
-from magvit.hardware import best_time, count_flops, matmul_gflops, mfu
-from magvit.transformer import Transformer, Vocabulary
+from magvit.generative.decoding import ar_decode, commit_decode
+from magvit.generative.train import param_groups
+from magvit.generative.transformer import Transformer, Vocabulary
+from magvit.infra.hardware import best_time, count_flops, matmul_gflops, mfu
 
 
 def train_step_row(cfg, codebook: int, seq_len: int, batch: int, repeats: int, peak: float, name: str) -> dict:

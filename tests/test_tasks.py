@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from magvit import profiles
-from magvit.tasks import (
+from magvit.generative.tasks import (
     TASKS,
     condition_region,
     condition_video,
@@ -16,7 +16,7 @@ from magvit.tasks import (
     prepare_batch,
     prompt_id,
 )
-from magvit.transformer import Vocabulary
+from magvit.generative.transformer import Vocabulary
 
 
 def video(b: int = 2, t: int = 8, h: int = 8, w: int = 8, seed: int = 0) -> torch.Tensor:
@@ -116,7 +116,7 @@ def test_inpainting_token_switch():
 
 @pytest.fixture(scope="module")
 def smoke_tokenizer():
-    from magvit.vq import build_tokenizer
+    from magvit.tokenizer.model import build_tokenizer
 
     p = profiles.get("smoke", device="cpu")
     torch.manual_seed(0)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from magvit.config import TransformerConfig
-from magvit.transformer import (
+from magvit.generative.transformer import (
     NUM_SPECIAL,
     KVCache,
     Transformer,
@@ -56,7 +56,7 @@ def test_paper_sizes_with_the_real_tokenizer():
     from dataclasses import replace
 
     from magvit import profiles
-    from magvit.vq import build_tokenizer
+    from magvit.tokenizer.model import build_tokenizer
 
     paper = profiles.get("paper", device="cpu")
     with torch.device("meta"):

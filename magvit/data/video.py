@@ -23,10 +23,10 @@ def check_video(video: torch.Tensor, name: str = "video", channels: int = 3) -> 
                          f"shape {tuple(video.shape)}")
     if video.shape[1] != channels:
         raise ValueError(f"{name} must have {channels} channels in dim 1 ([B, C, T, H, W]), got "
-                         f"shape {tuple(video.shape)}; channels-last clips need magvit.video.to_video")
+                         f"shape {tuple(video.shape)}; channels-last clips need magvit.data.video.to_video")
     if not video.is_floating_point():
         raise TypeError(f"{name} must be a float tensor in [0, 1], got dtype {video.dtype}; "
-                        "uint8 clips need magvit.video.to_video")
+                        "uint8 clips need magvit.data.video.to_video")
     if video.numel() == 0:
         raise ValueError(f"{name} is empty: shape {tuple(video.shape)}")
     if not torch.isfinite(video).all():

@@ -13,7 +13,8 @@ per kernel launch; a decoder's time is the sum over its passes. The decoders (no
   sampling): the step count of video diffusion (Ho et al., 256-1000 steps) with MAGVIT-B's network, so the
   comparison isolates the number of network evaluations; a 3D U-Net over pixels (the paper's [33]) would cost more
   per evaluation, so this is a lower bound on diffusion's time;
-- the **3D-VQ decoder** (``magvit.vq``), once per clip, counted on the meta device (no weights, no compute).
+- the **3D-VQ decoder** (``magvit.tokenizer.model``), once per clip, counted on the meta device (no weights, no
+  compute).
 
 FLOPs are counted the standard way (2 per multiply-add of every matmul and convolution; attention's two
 matmuls included; elementwise work not counted). Bytes assume every operator reads its inputs and writes its
@@ -31,6 +32,7 @@ from torch.utils._pytree import tree_flatten
 from torch.utils.flop_counter import FlopCounterMode
 
 from magvit.config import DataConfig, TokenizerConfig, TransformerConfig
+from magvit.tokenizer.model import build_tokenizer
 
 DECODERS = ("commit", "maskgit", "ar", "diffusion")
 PREFIX = 2  # [task prompt rho, class token c] before the N visual tokens (Sec. 3.2)
@@ -68,7 +70,7 @@ H100_SXM_BF16 = Hardware("h100_bf16", "H100 SXM, bf16 (tensor cores)", 989e12, 3
 H100_SXM_FP32 = Hardware("h100_fp32", "H100 SXM, fp32 (no tensor cores)", 67e12, 3.35e12, 4, 5e-6,
                          "NVIDIA H100 SXM datasheet: 67 TFLOP/s FP32 (non-tensor), 3.35 TB/s HBM3; 5 us/launch assumed")
 
-# kernels launched per pass in eager PyTorch (counted from the profiler's op list of magvit.transformer):
+# kernels launched per pass in eager PyTorch (counted from the profiler's op list of magvit.generative.transformer):
 # per layer qkv, sdpa, copy, out, add, ln, fc1, gelu, fc2, add, ln (+ cat of k and v with a cache)
 KERNELS_PER_LAYER = 11
 KERNELS_HEAD = 8  # embedding gather, add, ln, dense, gelu, ln, logits matmul, bias
@@ -84,7 +86,7 @@ def transformer_params(cfg: TransformerConfig, codebook_size: int) -> int:
 
 def transformer_pass(cfg: TransformerConfig, batch: int, new: int, past: int = 0, codebook_size: int = 1024,
                      bytes_per_value: int = 4, sample: bool = False, cache_copy: bool = False) -> Pass:
-    """One forward of ``magvit.transformer.Transformer`` over ``new`` positions after ``past`` cached ones.
+    """One forward of ``magvit.generative.transformer.Transformer`` over ``new`` positions after ``past`` cached ones.
 
     Per layer: QKV, output and MLP matmuls 2 B new (4 d^2 + 2 d m), attention 4 B new (past + new) d; head: dense
     2 B new d^2 and code logits 2 B new d K. Bytes: weights once; per layer 24 d + 4 m values per position
@@ -168,8 +170,6 @@ def count(fn: Callable[[], object]) -> Pass:
 def tokenizer_decode_pass(cfg: TokenizerConfig, num_frames: int, resolution: int, batch: int) -> tuple[Pass, tuple]:
     """FLOPs and bytes of decoding ``batch`` clips' tokens to pixels with the 3D-VQ of ``cfg``, counted on the
     meta device; and the latent shape (t, h, w)."""
-    from magvit.vq import build_tokenizer
-
     with torch.device("meta"):
         tokenizer = build_tokenizer(cfg, DataConfig(num_frames=num_frames, resolution=resolution)).eval()
         ids = torch.zeros(batch, *tokenizer.latent_shape, dtype=torch.long)

@@ -26,10 +26,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from magvit import cost_model
-from magvit.config import Profile, TokenizerConfig, TransformerConfig
-from magvit.decoding import commit_decode, maskgit_decode, sample_logits
-from magvit.transformer import KVCache, Transformer, Vocabulary, transformer_b
+from magvit import profiles
+from magvit.config import DataConfig, Profile, TokenizerConfig, TransformerConfig
+from magvit.experiments import cost_model
+from magvit.experiments.verdicts import NOT_REPRODUCED, PARTLY, REPRODUCED
+from magvit.generative.decoding import commit_decode, maskgit_decode, sample_logits
+from magvit.generative.transformer import KVCache, Transformer, Vocabulary, transformer_b
+from magvit.tokenizer.model import build_tokenizer
 
 
 @dataclass(frozen=True)
@@ -44,8 +47,6 @@ class Model:
 def models(profile: Profile) -> list[tuple[Model, tuple[int, ...]]]:
     """(model, resolutions) to time: MAGVIT-B at the paper's resolutions (``paper_size``), and the profile's own
     models at the profile's resolution (the study's size, for reference)."""
-    from magvit import profiles
-
     f5 = profile.figure5
     out = []
     if f5.paper_size:
@@ -144,9 +145,6 @@ def ar_seconds(cfg: TransformerConfig, codebook: int, tokens: int, cond: int, ba
 
 def decode_seconds(cfg: TokenizerConfig, num_frames: int, resolution: int, batch: int, repeats: int) -> float:
     """Seconds for the 3D-VQ to decode ``batch`` clips' tokens to pixels (untrained weights)."""
-    from magvit.config import DataConfig
-    from magvit.vq import build_tokenizer
-
     torch.manual_seed(0)
     tokenizer = build_tokenizer(cfg, DataConfig(num_frames=num_frames, resolution=resolution)).eval()
     ids = torch.randint(0, cfg.codebook_size, (batch, *tokenizer.latent_shape))
@@ -236,8 +234,6 @@ def c8_verdict(ratios: dict[str, float]) -> str:
     says (AR >= 30x, diffusion >= 50x: a factor 2 for hardware and implementation), ``partly`` when COMMIT is
     faster but by less, ``not reproduced`` when it is not faster; C8 combines the parts (all reproduced ->
     reproduced, none faster -> not reproduced, else partly)."""
-    from magvit.verdicts import NOT_REPRODUCED, PARTLY, REPRODUCED
-
     def part(ratio: float, paper: float) -> str:
         return REPRODUCED if ratio >= paper / 2 else PARTLY if ratio > 1 else NOT_REPRODUCED
 

@@ -9,7 +9,7 @@ clips (training-mean colour, each clip's mean colour, the supervoxel mean on the
 
 - ``ae``: encoder + decoder with a continuous latent, reconstruction MSE only (can the network learn at all?);
 - ``vq``: + the quantiser and its losses (commitment, codebook, entropy), no GAN;
-- ``full``: the tokenizer's own training step (``magvit.tokenizer_train.setup_training``: + GAN, R1, LeCam, EMA),
+- ``full``: the tokenizer's own training step (``magvit.tokenizer.train.setup_training``: + GAN, R1, LeCam, EMA),
   evaluated on its EMA weights, as every later notebook uses them.
 
 Rows are :class:`~magvit.config.TokenizerConfig` overrides of the paper's design at the profile's widths
@@ -26,17 +26,21 @@ import copy
 import time
 from dataclasses import replace
 
+import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from magvit import data, metrics, results
-from magvit.artifacts import git_commit
+from magvit import data, metrics
 from magvit.config import Profile, TokenizerConfig
-from magvit.paths import results_dir
-from magvit.tokenizer_train import (
+from magvit.infra import results
+from magvit.infra.artifacts import git_commit
+from magvit.infra.paths import results_dir
+from magvit.infra.train import compound_lr, deterministic, set_lr
+from magvit.tokenizer.model import build_tokenizer
+from magvit.tokenizer.train import (
     codebook_usage,
     ema_update,
     recalibrate_batch_norm,
@@ -44,8 +48,6 @@ from magvit.tokenizer_train import (
     setup_training,
     tokenizer_batch,
 )
-from magvit.train import compound_lr, deterministic, set_lr
-from magvit.vq import build_tokenizer
 
 TABLE = "diagnostics/tokenizer_learning_curves"
 
@@ -341,8 +343,6 @@ def with_train_steps(table: pd.DataFrame) -> pd.DataFrame:
 def plot(table: pd.DataFrame, rows: list[str] | None = None, metric: str = "psnr", profile: str = ""):
     """One panel per benchmark: ``metric`` vs training step per row (mean over seeds, the seeds' range shaded),
     the reference reconstructions as horizontal lines."""
-    import matplotlib.pyplot as plt
-
     table = with_train_steps(table)
     data_rows = table[(table.metric == metric) & (table.stage != "reference")]
     refs = table[(table.metric == metric) & (table.stage == "reference")]

@@ -16,13 +16,14 @@ import pandas as pd
 import torch
 
 from magvit import data
-from magvit.artifacts import ArtifactStore
 from magvit.config import Profile, TokenizerConfig
-from magvit.learning_curves import without_adaptations
+from magvit.experiments import claims
+from magvit.experiments.learning_curves import without_adaptations
+from magvit.experiments.verdicts import Estimate, beats_across_seeds, chain_across_seeds
+from magvit.infra.artifacts import ArtifactStore
 from magvit.metrics import ProxyEvaluator, fvd, inception_score, psnr
-from magvit.tokenizer_train import get_tokenizer, reconstruct
-from magvit.verdicts import Estimate, beats_across_seeds, chain_across_seeds
-from magvit.vq import VQTokenizer
+from magvit.tokenizer.model import VQTokenizer
+from magvit.tokenizer.train import get_tokenizer, reconstruct
 
 # our row -> (the paper's tokenizer, the paper's init) in results/paper/table7_tokenizer.csv
 PAPER_ROWS = {
@@ -132,34 +133,33 @@ def per_seed(table: pd.DataFrame, key: str, name: str, value: str, low: str, hig
     return [Estimate(getattr(r, value), getattr(r, low), getattr(r, high)) for r in rows.itertuples()]
 
 
-def table7_claims(table: pd.DataFrame, consistency: pd.DataFrame) -> pd.DataFrame:
-    """Verdicts of C4, C5, C6 (lower FVD (proxy) is better) and C10 (higher consistency is better) from one row
-    per (model, seed) with its bootstrap interval: ``magvit.verdicts.beats_across_seeds`` says "not testable here"
-    when the training seeds spread more than the rows differ, and "reproduced" only when every seed's intervals
-    resolve the ordering."""
+def table7_claims(table: pd.DataFrame, consistency: pd.DataFrame, setting: str = "") -> pd.DataFrame:
+    """Verdicts of C4, C5, C6 (lower FVD (proxy) is better) and C10 (higher consistency is better), in the
+    ``magvit.experiments.claims`` schema, from one row per (model, seed) with its bootstrap interval:
+    ``verdicts.beats_across_seeds`` says "not testable here" when the training seeds spread more than the rows
+    differ, and "reproduced" only when every seed's intervals resolve the ordering. ``ours`` lists each row's
+    estimate per seed: value [95% interval]."""
     est = {m: per_seed(table, "model", m, "fvd_proxy", "fvd_low", "fvd_high") for m in table["model"].unique()}
 
     def show(*models: str) -> str:
         return "; ".join(f"{m}: " + ", ".join(f"{e.value:.2f} [{e.low:.2f}, {e.high:.2f}]" for e in est[m])
                          for m in models)
 
+    b, central, average = "MAGVIT 3D-VQ-B", "MAGVIT 3D-VQ-B central", "MAGVIT 3D-VQ-B average"
     rows = [
-        ("C4", "3D-VQ-B beats 2D-VQ (4x more compression)", show("MAGVIT 3D-VQ-B", "2D-VQ"),
-         beats_across_seeds(est["MAGVIT 3D-VQ-B"], est["2D-VQ"])),
-        ("C5", "central < average < scratch (B)",
-         show("MAGVIT 3D-VQ-B central", "MAGVIT 3D-VQ-B average", "MAGVIT 3D-VQ-B"),
-         chain_across_seeds([est["MAGVIT 3D-VQ-B central"], est["MAGVIT 3D-VQ-B average"], est["MAGVIT 3D-VQ-B"]])),
-        ("C6", "3D-VQ-L beats 3D-VQ-B (scratch)", show("MAGVIT 3D-VQ-L", "MAGVIT 3D-VQ-B"),
-         beats_across_seeds(est["MAGVIT 3D-VQ-L"], est["MAGVIT 3D-VQ-B"])),
+        claims.verdict_row("C4", show(b, "2D-VQ"), beats_across_seeds(est[b], est["2D-VQ"])),
+        claims.verdict_row("C5", show(central, average, b), chain_across_seeds([est[central], est[average], est[b]])),
+        claims.verdict_row("C6", show("MAGVIT 3D-VQ-L", b), beats_across_seeds(est["MAGVIT 3D-VQ-L"], est[b])),
     ]
     # the consistency interval is over clips (1.96 x the standard error of the per-clip share)
     reflect = per_seed(consistency, "padding", "reflect", "equal_all", "low", "high")
     zeros = per_seed(consistency, "padding", "zeros", "equal_all", "low", "high")
-    rows.append(("C10", "reflect padding gives more equal tokens for shifted content than zero padding",
-                 "reflect: " + ", ".join(f"{e.value:.3f} [{e.low:.3f}, {e.high:.3f}]" for e in reflect)
-                 + "; zeros: " + ", ".join(f"{e.value:.3f} [{e.low:.3f}, {e.high:.3f}]" for e in zeros),
-                 beats_across_seeds(reflect, zeros, lower_is_better=False)))
-    return pd.DataFrame(rows, columns=["claim", "comparison", "ours (per seed: value [95% interval])", "verdict"])
+    def share(runs: list[Estimate]) -> str:
+        return ", ".join(f"{e.value:.3f} [{e.low:.3f}, {e.high:.3f}]" for e in runs)
+
+    rows.append(claims.verdict_row("C10", f"share of equal tokens, reflect: {share(reflect)}; zeros: {share(zeros)}",
+                                   beats_across_seeds(reflect, zeros, lower_is_better=False)))
+    return claims.verdict_table(rows, setting)
 
 
 def train_table7(profile: Profile, seed: int = 0, store: ArtifactStore | None = None,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 REPRODUCED, PARTLY, NOT_REPRODUCED, NOT_TESTABLE = (
     "reproduced", "partly", "not reproduced", "not testable here",
 )
+VERDICTS = (REPRODUCED, PARTLY, NOT_REPRODUCED, NOT_TESTABLE)
 
 
 @dataclass(frozen=True)

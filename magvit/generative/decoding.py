@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from magvit.commit import commit_mask, gamma, mask_count
-from magvit.transformer import KVCache, Transformer
+from magvit.generative.commit import commit_mask, gamma, mask_count
+from magvit.generative.transformer import KVCache, Transformer
 
 
 @dataclass

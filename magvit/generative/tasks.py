@@ -3,7 +3,7 @@
 A task is an interior-condition region in pixel space plus a padding function: the clean video V
 is cropped to the region and padded back to full size, giving the condition video V~. Its tokens
 z~ = f_T(V~) and the per-token flag ``ispad`` (true when the token's supervoxel holds only padding)
-feed COMMIT (``magvit.commit``). ``ispad`` is computed analytically from the region and the
+feed COMMIT (``magvit.generative.commit``). ``ispad`` is computed analytically from the region and the
 tokenizer's compression factors (a supervoxel is a condition token iff its pixel box intersects the
 region), never by looking at the video.
 
@@ -33,13 +33,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from magvit import token_memo
-from magvit.transformer import Vocabulary
-from magvit.video import check_video
+from magvit.data.video import check_video
+from magvit.generative import token_memo
+from magvit.generative.commit import MASK, RECONS, REFINE, commit_kinds, cutoff, mask_count
+from magvit.generative.transformer import Vocabulary
 
 TASKS = ("FP", "FI", "OPC", "OPV", "OPH", "OPD", "IPC", "IPD", "CG", "CFP")
 MT8 = ("FP", "FI", "OPH", "OPV", "OPC", "OPD", "IPC", "IPD")  # BAIR multi-task (no class tasks)
@@ -249,11 +252,6 @@ def task_figure(tokenizer, clip: torch.Tensor, ratio: float = 0.5, seed: int = 0
 
     clip [1, 3, T, H, W] -> (matplotlib figure, DataFrame of per-task token counts).
     """
-    import matplotlib.pyplot as plt
-    import pandas as pd
-
-    from magvit.commit import MASK, RECONS, REFINE, commit_kinds, cutoff, mask_count
-
     check_video(clip, "clip")
     if clip.shape[0] != 1:
         raise ValueError(f"task_figure draws one clip [1, 3, T, H, W], got batch {clip.shape[0]}")

@@ -8,12 +8,12 @@ run alone: it trains what is missing. Writes are atomic; loads use ``torch.load(
 Integrity: a load checks the file's size and SHA-256 against its sidecar before unpickling. torch alone
 would load a bit-flipped tensor silently (tried: a flipped bit in a float gave 500.125 for 500.0) and
 report a truncated file as "PytorchStreamReader failed reading zip archive", naming no file. Anything
-wrong with a file raises :class:`ArtifactDamagedError` naming it; ``magvit.train.fit`` catches that, moves
+wrong with a file raises :class:`ArtifactDamagedError` naming it; ``magvit.infra.train.fit`` catches that, moves
 the damaged pair to ``<kind>/damaged/`` and retrains. Sidecars written before the hash existed have no
 ``sha256``: they load unverified (torch's own errors still become ``ArtifactDamagedError``) and ``fit``
 records their hash on that first load.
 
-Concurrency: :meth:`ArtifactStore.lock` is a file lock per artifact (``<key>.lock``, ``magvit.locks``);
+Concurrency: :meth:`ArtifactStore.lock` is a file lock per artifact (``<key>.lock``, ``magvit.infra.locks``);
 ``fit`` trains and saves under it, so two processes never train one artifact at once.
 """
 
@@ -34,12 +34,14 @@ from typing import Any
 
 import torch
 
-from magvit.atomic import atomic_write_bytes, atomic_write_text
-from magvit.checks import check_seed
-from magvit.locks import file_lock
-from magvit.paths import REPO_ROOT, cache_dir
+from magvit.config import KEYED
+from magvit.infra.atomic import atomic_write_bytes, atomic_write_text
+from magvit.infra.checks import check_seed
+from magvit.infra.locks import file_lock
+from magvit.infra.paths import REPO_ROOT, cache_dir
 
-FORMAT_VERSION = 1
+# 2: keys and sidecars leave out the fields a config declares ``unkeyed`` (issue 13)
+FORMAT_VERSION = 2
 
 
 class ConfigMismatchError(ValueError):
@@ -54,20 +56,33 @@ class ArtifactDamagedError(RuntimeError):
         sidecar = self.path.with_suffix(".json").name
         super().__init__(
             f"artifact {self.path} is damaged: {reason}. Delete it and its sidecar {sidecar} (or move them out of "
-            "the cache) and rerun: the code that made it retrains it (magvit.train.fit does so by itself)")
+            "the cache) and rerun: the code that made it retrains it (magvit.infra.train.fit does so by itself)")
+
+
+def keyed_fields(value: Any) -> Any:
+    """``value`` with every (nested) dataclass turned into a dict of its keyed fields: those not declared
+    ``magvit.config.unkeyed`` (fields that cannot change trained weights)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: keyed_fields(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if f.metadata.get(KEYED, True)}
+    if isinstance(value, list | tuple):
+        return [keyed_fields(v) for v in value]
+    if isinstance(value, dict):
+        return {k: keyed_fields(v) for k, v in value.items()}
+    return value
 
 
 def config_dict(config: Any) -> dict:
-    """A JSON-ready dict of a (nested) config dataclass, tuples as lists."""
+    """A JSON-ready dict of a (nested) config dataclass's keyed fields, tuples as lists."""
     if dataclasses.is_dataclass(config):
-        return json.loads(json.dumps(dataclasses.asdict(config)))
+        return json.loads(json.dumps(keyed_fields(config)))
     if isinstance(config, dict):
         return json.loads(json.dumps(config))
     raise TypeError(f"config must be a dataclass or dict, got {type(config).__name__}")
 
 
 def config_key(config: Any, seed: int, version: int = FORMAT_VERSION) -> str:
-    """Stable 16-hex-digit hash of (config, seed, format version); any field change is a new key."""
+    """Stable 16-hex-digit hash of (config, seed, format version); any keyed field's change is a new key."""
     payload = json.dumps(
         {"config": config_dict(config), "type": type(config).__name__, "seed": check_seed(seed), "v": version},
         sort_keys=True,

@@ -1,4 +1,4 @@
-"""Checks of the scalar parameters a user (or papermill) hands the library; videos: ``magvit.video``.
+"""Checks of the scalar parameters a user (or papermill) hands the library; videos: ``magvit.data.video``.
 
 Notebooks get ``profile`` and ``seed`` from papermill, where ``-r seed 1`` or a typo passes a string. Every
 library entry that takes a seed runs :func:`check_seed` first, so a wrong value stops with its name and

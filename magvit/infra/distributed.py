@@ -1,7 +1,9 @@
 """Data-parallel training under ``torchrun`` (the ``paper`` profile's scale-out), rank-count invariant.
 
-    torchrun --nproc_per_node=8 -m magvit.distributed --profile paper --stage tokenizer
-    torchrun --nproc_per_node=8 -m magvit.distributed --profile paper --stage transformer
+    torchrun --nproc_per_node=8 -m magvit.scaleout --profile paper --stage tokenizer
+    torchrun --nproc_per_node=8 -m magvit.scaleout --profile paper --stage transformer
+
+(the launcher is ``magvit.scaleout``; this module holds the primitives the training steps use)
 
 The paper trains on TPU pods (Sec. 4.1, "Implementation details"; official code: JAX ``pmap`` over devices,
 ``videogvt/train_lib``); here the engine is ``torch.distributed`` (NCCL on GPUs, gloo on CPU) launched by
@@ -16,7 +18,7 @@ The paper trains on TPU pods (Sec. 4.1, "Implementation details"; official code:
   (then clipping, the learning rate of ``compound_lr(step)`` and the optimiser, as the config says);
 - BatchNorm running statistics (the ``cpu``/``smoke`` tokenizers' scale adaptation) are averaged over chunks;
 - rank 0 alone takes the artifact's lock and writes checkpoints and the finished artifact (atomically,
-  ``magvit.artifacts``); every rank resumes from the same checkpoint after an interruption.
+  ``magvit.infra.artifacts``); every rank resumes from the same checkpoint after an interruption.
 
 So 1 process and 8 ranks give the same weights up to the order of float sums (tested with 2 ranks on CPU).
 
@@ -29,7 +31,6 @@ the flat gradient per step, after the last chunk.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -186,37 +187,3 @@ class ChunkedKey:
 
     key: object
     chunks: int
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Train the profile's tokenizer or transformer on every rank of a ``torchrun`` launch."""
-    from magvit import profiles
-
-    parser = argparse.ArgumentParser(prog="torchrun ... -m magvit.distributed", description=main.__doc__)
-    parser.add_argument("--profile", default="paper")
-    parser.add_argument("--stage", choices=("tokenizer", "transformer"), required=True)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--dataset", default=None, help="transformer stage: dataset (default: the tokenizer's)")
-    parser.add_argument("--tasks", nargs="+", default=["FP"], help="transformer stage: task names")
-    args = parser.parse_args(argv)
-    profile = profiles.get(args.profile)
-    wrld = init_from_env(profile.device)
-    try:
-        if args.stage == "tokenizer":
-            from magvit.tokenizer_train import get_tokenizer
-
-            get_tokenizer(profile, seed=args.seed)
-        else:
-            from magvit.generative_train import get_transformer
-
-            get_transformer(profile, args.dataset or profile.tokenizer.dataset, tuple(args.tasks), seed=args.seed)
-        if wrld.is_main:
-            print(f"{args.stage} of profile {profile.name} trained on {wrld.size} rank(s)")
-    finally:
-        if dist.is_initialized():
-            dist.destroy_process_group()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -8,14 +8,13 @@ they are silenced to fatal errors unless the user set ``TF_CPP_MIN_LOG_LEVEL`` a
 from __future__ import annotations
 
 import os
+import sys
 from types import ModuleType
 
 
 def tensorflow() -> ModuleType:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    import sys
-
     if "tensorflow" not in sys.modules:
         # the C++ runtime logs a few lines to fd 2 while loading, before any log level applies;
         # send them to /dev/null for the import only (Python exceptions still propagate)

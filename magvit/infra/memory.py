@@ -9,10 +9,15 @@ are counted once each time they are saved, so this slightly overcounts.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import torch
 
-from magvit.config import TokenizerConfig, TransformerConfig
+from magvit import profiles
+from magvit.config import DataConfig, TokenizerConfig, TransformerConfig
+from magvit.generative.transformer import Transformer, Vocabulary, transformer_b, transformer_l
+from magvit.tokenizer.discriminator import Discriminator
+from magvit.tokenizer.model import build_tokenizer
 
 
 def saved_bytes(fn: Callable[[], torch.Tensor]) -> int:
@@ -31,8 +36,6 @@ def saved_bytes(fn: Callable[[], torch.Tensor]) -> int:
 
 def transformer_memory(cfg: TransformerConfig, codebook: int, seq: int, batch: int) -> dict[str, float]:
     """GB per GPU: parameters + grads + Adam, and activations of one forward at ``batch`` x ``seq``."""
-    from magvit.transformer import Transformer, Vocabulary
-
     with torch.device("meta"):
         model = Transformer(cfg, Vocabulary(codebook), seq)
         model.check_tokens = lambda *args: None  # reads token values, which meta tensors do not have
@@ -45,10 +48,6 @@ def transformer_memory(cfg: TransformerConfig, codebook: int, seq: int, batch: i
 def tokenizer_memory(cfg: TokenizerConfig, num_frames: int, resolution: int, batch: int) -> dict[str, float]:
     """GB per GPU of the 3D-VQ + discriminator step: G's forward, D on the reconstruction, D on real and fake,
     R1's double backward (counted as a second D forward on real)."""
-    from magvit.config import DataConfig
-    from magvit.discriminator import Discriminator
-    from magvit.vq import build_tokenizer
-
     data = DataConfig(num_frames=num_frames, resolution=resolution)
     with torch.device("meta"):
         generator, disc = build_tokenizer(cfg, data), Discriminator(cfg, data)
@@ -71,11 +70,6 @@ def checkpointed(activations_gb: float, layers: int) -> float:
 
 def table(world_size: int = 8) -> list[dict[str, object]]:
     """The README's table: B and L at the paper's batches split over ``world_size`` GPUs, 80 GB each."""
-    from dataclasses import replace
-
-    from magvit import profiles
-    from magvit.transformer import transformer_b, transformer_l
-
     paper = profiles.paper()
     rows = []
     for name, cfg in (("B", transformer_b()), ("L", transformer_l())):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 # The profile whose results are the committed study in results/ itself (= magvit.profiles.DEFAULT_PROFILE;
 # not imported from there so that this module stays free of torch).
 COMMITTED_PROFILE = "cpu"

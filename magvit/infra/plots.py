@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 import torch
 from einops import rearrange
+from PIL import Image, ImageDraw
 
-from magvit.atomic import atomic_write_with
-from magvit.paths import figures_dir
-from magvit.video import check_video, to_uint8
+from magvit.data.video import check_video, to_uint8
+from magvit.infra.atomic import atomic_write_with
+from magvit.infra.paths import figures_dir
 
 
 def frame_grid(videos: Sequence[torch.Tensor] | torch.Tensor, row_labels: Sequence[str] | None = None,
@@ -47,8 +48,6 @@ def frame_grid(videos: Sequence[torch.Tensor] | torch.Tensor, row_labels: Sequen
 
 def profile_strip(width: int, profile: str, height: int = 12) -> np.ndarray:
     """A ``[height, width, 3]`` uint8 strip reading ``profile <name>`` (grey on black), for GIFs."""
-    from PIL import Image, ImageDraw
-
     strip = Image.new("RGB", (width, height))
     ImageDraw.Draw(strip).text((2, 0), f"profile {profile}", fill=(170, 170, 170))  # PIL's built-in font
     return np.asarray(strip)
@@ -75,7 +74,7 @@ def save_gif(video: torch.Tensor, name: str, fps: int = 6, upscale: int = 4, col
 
 def loss_curves(log: pd.DataFrame, columns: Sequence[str] | None = None, smooth: int = 10,
                 title: str | None = None, logy: bool = False) -> plt.Figure:
-    """One panel per loss column of a ``magvit.train.fit`` log, raw (faint) and smoothed."""
+    """One panel per loss column of a ``magvit.infra.train.fit`` log, raw (faint) and smoothed."""
     columns = [c for c in (columns or log.columns) if c != "step"]
     fig, axes = plt.subplots(1, len(columns), figsize=(3.0 * len(columns), 2.4), squeeze=False)
     for ax, column in zip(axes[0], columns, strict=True):

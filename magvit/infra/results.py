@@ -1,5 +1,5 @@
 """The results writer: every CSV of ``results/`` goes through ``write_table``, every figure through
-``save_figure`` (GIFs: ``magvit.plots.save_gif``), each into its profile's folder (``magvit.paths``).
+``save_figure`` (GIFs: ``magvit.infra.plots.save_gif``), each into its profile's folder (``magvit.infra.paths``).
 
 Each row gets provenance columns (profile, seeds, device, git commit, torch version, UTC time), the
 write is atomic, and NaN/inf in a metric column is refused with the column's name: a table with a
@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from magvit.artifacts import git_commit, utc_now
-from magvit.atomic import atomic_write_text
-from magvit.checks import check_seed
-from magvit.paths import figures_dir, results_dir
+from magvit.infra.artifacts import git_commit, utc_now
+from magvit.infra.atomic import atomic_write_text, atomic_write_with
+from magvit.infra.checks import check_seed
+from magvit.infra.paths import figures_dir, results_dir
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -94,8 +94,6 @@ def stamp_profile(fig: Figure, profile: str) -> None:
 def save_figure(fig: Figure, name: str, *, profile: str) -> Path:
     """Stamp ``fig`` with its profile and save it atomically as ``<results of profile>/figures/<name>``
     (PNG unless ``name`` has a suffix)."""
-    from magvit.atomic import atomic_write_with
-
     path = figures_dir(profile) / (name if Path(name).suffix else f"{name}.png")
     stamp_profile(fig, profile)
     atomic_write_with(path, lambda buf: fig.savefig(buf, format=path.suffix[1:], dpi=110,

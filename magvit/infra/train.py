@@ -9,11 +9,11 @@ exists to lose.
 
 Faults: training and saving run under the artifact's lock (``ArtifactStore.lock``), so a second process
 asking for the same artifact waits and then loads it instead of training it again. A finished artifact or
-checkpoint that fails its integrity check (``magvit.artifacts``) is moved to ``<kind>/damaged/`` with a
+checkpoint that fails its integrity check (``magvit.infra.artifacts``) is moved to ``<kind>/damaged/`` with a
 :class:`DamagedArtifactWarning` naming it, and training restarts from what is intact (the checkpoint, or
 step 0); a seeded run then ends where an undamaged one would.
 
-Under ``torchrun`` (``magvit.distributed``) every rank runs ``fit``: rank 0 alone holds the lock, moves damaged
+Under ``torchrun`` (``magvit.infra.distributed``) every rank runs ``fit``: rank 0 alone holds the lock, moves damaged
 files and writes checkpoints and the artifact; the others load the same checkpoint and wait for rank 0 at the end.
 """
 
@@ -30,9 +30,9 @@ import torch
 from torch import nn
 from tqdm import tqdm  # text bars: tqdm.auto warns in a kernel without ipywidgets
 
-from magvit.artifacts import ArtifactDamagedError, ArtifactStore
-from magvit.checks import check_seed
-from magvit.distributed import barrier, broadcast_from_main, main_only, world
+from magvit.infra.artifacts import ArtifactDamagedError, ArtifactStore
+from magvit.infra.checks import check_seed
+from magvit.infra.distributed import barrier, broadcast_from_main, main_only, world
 
 
 class DamagedArtifactWarning(UserWarning):

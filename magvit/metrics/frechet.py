@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from magvit.verdicts import Estimate
+from magvit.experiments.verdicts import Estimate
 
 
 def check_features(feats: np.ndarray, name: str = "features") -> np.ndarray:

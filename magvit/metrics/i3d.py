@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from einops import rearrange
 
-from magvit.video import check_video
+from magvit.data.video import check_video
 
 TFHUB_HANDLE = "https://tfhub.dev/deepmind/i3d-kinetics-400/1"
 I3D_SIZE = 224
@@ -38,7 +38,7 @@ OFFLINE_HELP = (
 
 def preprocess(video: torch.Tensor):
     """float [B, 3, T, H, W] in [0, 1] -> tf float32 [B, T, 224, 224, 3] in [-1, 1]."""
-    from magvit.lazy_tf import tensorflow
+    from magvit.infra.lazy_tf import tensorflow
 
     tf = tensorflow()
     check_video(video)
@@ -85,7 +85,7 @@ class I3DFeatures:
         self.batch_size = batch_size
         check_savedmodel(self.handle)
         try:
-            from magvit.lazy_tf import tensorflow
+            from magvit.infra.lazy_tf import tensorflow
 
             tensorflow()
             import tensorflow_hub as hub
@@ -110,7 +110,7 @@ class I3DFeatures:
 
 def write_tiny_i3d(path: str | os.PathLike, num_classes: int = 400) -> str:
     """A tiny SavedModel with the TF-Hub I3D's signature (for offline tests of the whole path)."""
-    from magvit.lazy_tf import tensorflow
+    from magvit.infra.lazy_tf import tensorflow
 
     tf = tensorflow()
 

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from einops import rearrange
 
-from magvit.video import check_video
+from magvit.data.video import check_video
 
 LPIPS_NA = ("n/a (LPIPS weights unavailable: the lpips package needs torchvision, which does not "
             "install beside torch 2.13.0 here, and its backbone weights cannot be downloaded)")

@@ -28,10 +28,10 @@ from einops import rearrange
 from torch import nn
 
 from magvit import data
-from magvit.artifacts import ArtifactStore
-from magvit.checks import check_seed
 from magvit.config import Profile
-from magvit.train import compound_lr, fit, set_lr
+from magvit.infra.artifacts import ArtifactStore
+from magvit.infra.checks import check_seed
+from magvit.infra.train import compound_lr, fit, set_lr
 
 CORRUPTIONS = ("clean", "blur", "noise", "blocky")
 

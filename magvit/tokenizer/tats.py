@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from magvit.config import TokenizerConfig
-from magvit.vq import ResBlock, norm_layer
+from magvit.tokenizer.layers import ResBlock, norm_layer
 
 
 class TATSEncoder(nn.Module):

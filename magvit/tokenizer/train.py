@@ -4,7 +4,7 @@ Generator loss = MSE(x, x^) + w_adv * softplus(-D(x^)) + w_perc * perceptual + q
 Discriminator loss = softplus(-D(x)) + softplus(D(x^)) + w_r1 * R1(x) + w_lecam * LeCam.
 G and D are updated simultaneously from one forward pass, adversarially from step 0 (paper: "trained
 stably with GAN loss from the beginning"). The generator's EMA weights are the tokenizer every later
-stage uses. The perceptual feature network is pluggable (``magvit.perceptual``): real weights from a
+stage uses. The perceptual feature network is pluggable (``magvit.tokenizer.perceptual``): real weights from a
 path, else a small frame network trained on the stand-in data. ``cfg.init`` = "central" / "average"
 first trains the 2D-VQ of the same widths on frames (the paper's ImageNet model's role) and inflates it.
 """
@@ -21,15 +21,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from magvit import data
-from magvit.artifacts import ArtifactStore
-from magvit.checks import check_seed
 from magvit.config import Profile, TokenizerConfig
-from magvit.discriminator import Discriminator, LeCam
-from magvit.distributed import ChunkedKey, run_chunks, sync_gradients
-from magvit.inflate import inflate_into
-from magvit.perceptual import PerceptualLoss, load_feature_network
-from magvit.train import compound_lr, fit, set_lr
-from magvit.vq import VQTokenizer, build_tokenizer
+from magvit.infra.artifacts import ArtifactStore
+from magvit.infra.checks import check_seed
+from magvit.infra.distributed import ChunkedKey, run_chunks, sync_gradients
+from magvit.infra.train import compound_lr, fit, set_lr
+from magvit.tokenizer.discriminator import Discriminator, LeCam
+from magvit.tokenizer.inflate import inflate_into
+from magvit.tokenizer.model import VQTokenizer, build_tokenizer
+from magvit.tokenizer.perceptual import PerceptualLoss, load_feature_network
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def recalibrate_batch_norm(tokenizer: VQTokenizer, batches: Iterable[torch.Tenso
 def tokenizer_batch(cfg: TokenizerConfig, step: int, num_frames: int, resolution: int, seed: int,
                     rows: range | None = None) -> torch.Tensor:
     """The clips of one training step: ``cfg.dataset`` ("mix" = equal share of the three benchmarks); ``rows``:
-    only those rows of the step's batch, reading only their clips (a rank's chunk, ``magvit.distributed``)."""
+    only those rows of the step's batch, reading only their clips (a rank's chunk, ``magvit.infra.distributed``)."""
     names = data.BENCHMARKS if cfg.dataset == "mix" else (cfg.dataset,)
     if rows is None:
         return data.mixed_batch(step, cfg.batch_size, num_frames, resolution, seed=seed, names=names)[0]
