@@ -79,7 +79,7 @@ def main() -> None:
     args = parser.parse_args()
     p = profiles.get(args.profile, device="cpu")
     t, r = p.data.num_frames, p.data.resolution
-    latent3d = (t // 4, r // 4, r // 4)  # the 3D-VQ's 4x4x4 compression (spec Sec. 1)
+    latent3d = (t // 4, r // 4, r // 4)  # the 3D-VQ's 4x4x4 compression (paper Sec. 3.1)
     latent2d = (t, r // 4, r // 4)  # the per-frame 2D-VQ: 4x longer sequence
     codebook = p.tokenizer.codebook_size
     peak = matmul_gflops()

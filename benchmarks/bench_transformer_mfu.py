@@ -57,7 +57,7 @@ def main() -> None:
     p = profiles.get(args.profile, device="cpu")
     cfg, codebook = p.transformer, p.tokenizer.codebook_size
     t, r = p.data.num_frames, p.data.resolution
-    seq = 2 + (t // 4) * (r // 4) * (r // 4)  # the 3D-VQ's 4x4x4 compression (spec Sec. 1)
+    seq = 2 + (t // 4) * (r // 4) * (r // 4)  # the 3D-VQ's 4x4x4 compression (paper Sec. 3.1)
     peak = cpu_peak(cores=args.threads)
     matmul = matmul_gflops()
     model_flops = 3 * cost_model.transformer_pass(cfg, cfg.batch_size, seq, 0, codebook).flops

@@ -37,7 +37,7 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class TokenizerConfig:
-    """The 3D-VQ (Sec. 3.1; spec Sec. 1). Defaults follow the official BAIR config, shrunk."""
+    """The 3D-VQ (paper Sec. 3.1). Defaults follow the official ``videogvt/configs/vqgan3d_bair_config.py``, shrunk."""
 
     kind: str = "magvit3d"  # "magvit3d" | "vq2d" | "tats3d"
     filters: int = 16  # F: base width (64 for B, 128 for L)
@@ -50,7 +50,7 @@ class TokenizerConfig:
     norm: str = "group"  # paper/code: GroupNorm; "batch" / "none" only for the cpu-scale diagnosis
     commitment_weight: float = 0.25
     entropy_weight: float = 0.1
-    # losses (spec Sec. 1.4)
+    # losses (paper Sec. 3.1; official videogvt/train_lib/losses.py)
     # The paper's per-frame perceptual loss needs pretrained weights (VGG/ResNet-50) that cannot be
     # downloaded here. perceptual_network = "frame_net" uses a small frame network trained on the
     # stand-in data (magvit.tokenizer.perceptual); a path to a TorchScript module plugs in real weights. The cpu
@@ -68,7 +68,7 @@ class TokenizerConfig:
     r1_every: int = 1  # official code: every step; >1 = lazy R1 (StyleGAN2), scaled by r1_every
     discriminator_filters: int = 16
     discriminator_multipliers: tuple[int, ...] = (2, 4, 4)
-    # optimisation (spec Sec. 1.6)
+    # optimisation (paper Sec. 4.1; official vqgan3d_bair_config.py)
     steps: int = 500
     batch_size: int = 9  # split equally over the three benchmarks when dataset == "mix"
     # paper/code: 1e-4 over ~37k steps; a few hundred CPU steps need a larger step size (measured:
@@ -101,7 +101,7 @@ class TokenizerConfig:
 
 @dataclass(frozen=True)
 class TransformerConfig:
-    """The bidirectional transformer (spec Sec. 2; B = 12 x 768, L = 24 x 1024)."""
+    """The bidirectional transformer (paper Sec. 4.1; B = 12 x 768, L = 24 x 1024; official maskgvt_*_config.py)."""
 
     num_layers: int = 4
     hidden: int = 128
@@ -125,7 +125,7 @@ class TransformerConfig:
 
 @dataclass(frozen=True)
 class EvaluatorConfig:
-    """The proxy evaluator: a compact 3D-CNN trained on the stand-in benchmarks (benchmarks.md)."""
+    """The proxy evaluator: a compact 3D-CNN trained on the stand-in benchmarks (``magvit.metrics.proxy``)."""
 
     width: int = 32
     feature_dim: int = 64  # must stay well below the number of evaluation samples

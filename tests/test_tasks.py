@@ -65,7 +65,7 @@ def test_latent_regions_follow_the_supervoxels():
     assert opc[:, 2:6, 2:6].all() and opc.sum() == 4 * 16
     assert torch.equal(ispad("IPC", v, lat), opc)  # the hole holds only padding
     assert ispad("CG", v, lat).all()
-    # paper geometry (spec Sec. 3): 128 px, 4x8x8 compression -> rows/cols 4..11 of 16
+    # paper geometry (Sec. 3.2): 128 px, 4x8x8 compression -> rows/cols 4..11 of 16
     opc_paper = latent_condition("OPC", (16, 128, 128), (4, 16, 16))
     assert opc_paper[:, 4:12, 4:12].all() and opc_paper.sum() == 4 * 64
     # a supervoxel is a condition token iff its pixel box meets the region (OPD: moving band)

@@ -25,7 +25,7 @@ def tiny(seq_len: int = 10, causal: bool = False, codebook: int = 16, seed: int 
 
 
 def test_vocabulary_layout_matches_official_ids():
-    bair_mt = Vocabulary(1024)  # BAIR multi-task: 1024 + 1 + 16 = 1041 (spec Sec. 2)
+    bair_mt = Vocabulary(1024)  # BAIR multi-task: 1024 + 1 + 16 = 1041 (official task_registry.py)
     assert bair_mt.size == 1041
     assert bair_mt.uncond_id == 1024
     assert bair_mt.mask_id == bair_mt.size - 1  # MASK = -1

@@ -1,4 +1,4 @@
-"""Procedural stand-ins for the paper's datasets (spec/benchmarks.md).
+"""Procedural stand-ins for the paper's datasets (docs/design.md, *Stand-in benchmarks*).
 
 - ``pushbot`` (BAIR robot pushing): a gripper on a random smooth path over a textured table pushes
   2-4 objects on contact. Its acceleration is redrawn every frame, so frame 0 does not determine

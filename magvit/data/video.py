@@ -1,9 +1,9 @@
 """The package's one video convention and its input checks.
 
-Models and metrics take ``video``: float32 ``[B, 3, T, H, W]`` in ``[0, 1]`` (spec Sec. 1: the
-official code uses [0, 1] without zero-centring). Datasets yield uint8 ``[T, H, W, 3]`` clips;
-``to_video`` / ``to_uint8`` convert. Bad input raises an error naming the problem; nothing is
-silently coerced.
+Models and metrics take ``video``: float32 ``[B, 3, T, H, W]`` in ``[0, 1]`` (the
+official code uses [0, 1] without zero-centring: ``videogvt/train_lib/vqgan_train_lib.py``). Datasets yield
+uint8 ``[T, H, W, 3]`` clips; ``to_video`` / ``to_uint8`` convert. Bad input raises an error naming the problem;
+nothing is silently coerced.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""COMMIT: conditional masked modeling by interior tokens (paper Sec. 3.2, Eq. 2-4; spec Sec. 4).
+"""COMMIT: conditional masked modeling by interior tokens (paper Sec. 3.2, Eq. 2-4; official
+``videogvt/train_lib/mask_utils.py``).
 
 Training corrupts the target tokens z with a multivariate mask m(z | z~): each position i gets a
 score s_i ~ U(0, 1); with a ratio gamma(r), r ~ U(0, 1), the cut-off s* is the
@@ -35,7 +36,7 @@ MASK_COUNTS = ("ceil", "floor")
 
 
 def gamma(r: float | torch.Tensor) -> float | torch.Tensor:
-    """Cosine mask schedule gamma(r) = cos(pi r / 2), clipped to [1e-6, 1] (spec Sec. 4)."""
+    """Cosine mask schedule gamma(r) = cos(pi r / 2), clipped to [1e-6, 1] (official mask_schedule.py)."""
     if isinstance(r, torch.Tensor):
         return torch.cos(math.pi / 2 * r).clamp(1e-6, 1.0)
     return min(1.0, max(1e-6, math.cos(math.pi / 2 * r)))
@@ -96,7 +97,7 @@ def latent_mask(z_given: torch.Tensor, ispad: torch.Tensor, s: torch.Tensor, s_s
 def corrupt(z: torch.Tensor, z_tilde: torch.Tensor, ispad: torch.Tensor, ratio: torch.Tensor, mask_id: int,
             condition: str = "commit", count_mode: str = "ceil",
             generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sample scores and the cut-off for a batch and corrupt it (training, spec Sec. 4).
+    """Sample scores and the cut-off for a batch and corrupt it (training, paper Eq. 2).
 
     z, z_tilde [B, N] long, ispad [B, N] bool, ratio [B] = gamma(r) -> (inputs [B, N], kinds [B, N]).
     ``condition``: "commit" (Eq. 2), "latent" (MaskGIT: only padding positions are maskable, count
@@ -129,8 +130,8 @@ def loss_terms(logits: torch.Tensor, z: torch.Tensor, kinds: torch.Tensor, losse
 
     logits [B, N, K], z [B, N] targets, kinds [B, N]. Each term is ``sum_{i in term} CE_i / N``
     averaged over the batch, so refine + mask + recons = the mean CE over all positions (``ce``).
-    ``loss`` weights the chosen terms by 1 and normalises per example by their count (spec Sec. 2:
-    ``sum w CE / (sum w + 1e-8)``), as the official trainer does.
+    ``loss`` weights the chosen terms by 1 and normalises per example by their count
+    (``sum w CE / (sum w + 1e-8)``), as the official trainer does (``videogvt/trainers/maskgvt_trainer.py``).
     """
     if losses not in LOSS_MODES:
         raise ValueError(f"losses must be one of {tuple(LOSS_MODES)}, got {losses!r}")

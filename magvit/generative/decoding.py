@@ -1,4 +1,5 @@
-"""Decoding: COMMIT (Algorithm 1), MaskGIT, and autoregressive sampling with a KV cache (spec Sec. 5).
+"""Decoding: COMMIT (Algorithm 1), MaskGIT, and autoregressive sampling with a KV cache (paper Alg. 1,
+Sec. 3.2; official ``videogvt/train_lib/parallel_decode.py`` and ``lm_sample_decode.py``).
 
 All three are batched, run under ``torch.inference_mode`` and draw every random number from the
 ``torch.Generator`` they are given, so the same seed gives the same samples.

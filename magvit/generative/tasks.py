@@ -1,4 +1,5 @@
-"""The ten video generation tasks of MAGVIT (paper Sec. 3.2, Fig. 2; spec Sec. 3).
+"""The ten video generation tasks of MAGVIT (paper Sec. 3.2, Fig. 2; official
+``videogvt/train_lib/task_registry.py`` and ``cond_utils.py``).
 
 A task is an interior-condition region in pixel space plus a padding function: the clean video V
 is cropped to the region and padded back to full size, giving the condition video V~. Its tokens
@@ -74,7 +75,8 @@ def is_class_conditional(name: str) -> bool:
 
 def prompt_id(name: str, vocab: Vocabulary, inpainting_token: str = "inpainting") -> int:
     """The task prompt rho. Inpainting gets its own token (paper / the code's bug patch) unless
-    ``inpainting_token="outpainting"`` (the released code's default, spec Sec. 3)."""
+    ``inpainting_token="outpainting"`` (the released code's default, ``cond_utils.py``;
+    docs/design.md)."""
     token = TASK_INFO[check_task(name)][0]
     if token == "TASK_INPAINTING":
         if inpainting_token not in ("inpainting", "outpainting"):
@@ -131,7 +133,7 @@ def edge_pad(video: torch.Tensor, rows: slice, cols: slice) -> torch.Tensor:
 
 
 def condition_video(video: torch.Tensor, name: str, cond_frames: int = 1) -> torch.Tensor:
-    """V~: the video cropped to the task's condition region and padded back (spec Sec. 3).
+    """V~: the video cropped to the task's condition region and padded back (paper Sec. 3.2; cond_utils.py).
 
     video [B, 3, T, H, W] in [0, 1] -> V~ [B, 3, T, H, W] in [0, 1].
     """

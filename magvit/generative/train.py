@@ -31,7 +31,7 @@ from magvit.tokenizer.train import get_tokenizer
 
 
 def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
-    """Weight decay on dense/attention kernels only, not biases, LayerNorm or embeddings (spec Sec. 2)."""
+    """Weight decay on dense/attention kernels only, not biases, LayerNorm or embeddings (maskgvt_train_lib.py)."""
     decay, no_decay = [], []
     for module in model.modules():
         for name, p in module.named_parameters(recurse=False):

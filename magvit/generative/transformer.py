@@ -1,4 +1,5 @@
-"""The bidirectional (BERT) transformer of MAGVIT's second stage, and its causal twin (spec Sec. 2).
+"""The bidirectional (BERT) transformer of MAGVIT's second stage, and its causal twin (paper Sec. 4.1;
+official ``videogvt/models/simplified_bert.py``).
 
 The sequence is ``[task prompt rho, class token c, visual tokens z~ (N = t*h*w)]`` (paper Sec. 3.2,
 Fig. 2). The model is a post-LN BERT as in the official ``simplified_bert.py``: learned absolute
@@ -7,9 +8,9 @@ and an MLM head (Dense -> GELU -> LN -> logits tied to the input embedding with 
 which only the ``codebook_size`` visual-code logits are used. With ``causal=True`` the same module
 is the autoregressive baseline of the same size (Tab. 6), with an optional KV cache for sampling.
 
-Vocabulary layout (spec Sec. 2): ids ``0..K-1`` are visual codes, then one id per class, then the
-UNCOND class, then 16 special tokens indexed from the end of the table as the official code does
-(MASK = -1, SEP = -2, task prompts -3..-7).
+Vocabulary layout (official ``videogvt/train_lib/task_registry.py``, ``mask_utils.py``): ids ``0..K-1`` are visual
+codes, then one id per class, then the UNCOND class, then 16 special tokens indexed from the end of the table as the
+official code does (MASK = -1, SEP = -2, task prompts -3..-7).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from torch import nn
 
 from magvit.config import TransformerConfig
 
-# special tokens, in the official code's negative-id order (-1, -2, ...; spec Sec. 2)
+# special tokens, in the official code's negative-id order (-1, -2, ...; mask_utils.MASK_TOKEN = -1)
 SPECIAL_TOKENS = (
     "MASK", "SEP", "TASK_FULL_GENERATION", "TASK_FRAME_PREDICTION", "TASK_FRAME_INTERPOLATION",
     "TASK_OUTPAINTING", "TASK_INPAINTING",
@@ -80,12 +81,12 @@ class Vocabulary:
 
 
 def transformer_b() -> TransformerConfig:
-    """MAGVIT-B's transformer: 12 layers x 768, 12 heads, MLP 3072 (~87M params; spec Sec. 2)."""
+    """MAGVIT-B's transformer: 12 layers x 768, 12 heads, MLP 3072 (~87M params; paper Sec. 4.1)."""
     return TransformerConfig(num_layers=12, hidden=768, heads=12, mlp=3072)
 
 
 def transformer_l() -> TransformerConfig:
-    """MAGVIT-L's transformer: 24 layers x 1024, 16 heads, MLP 4096 (spec Sec. 2)."""
+    """MAGVIT-L's transformer: 24 layers x 1024, 16 heads, MLP 4096 (paper Sec. 4.1)."""
     return TransformerConfig(num_layers=24, hidden=1024, heads=16, mlp=4096)
 
 
@@ -183,7 +184,7 @@ class Transformer(nn.Module):
 
     @staticmethod
     def _init(module: nn.Module) -> None:
-        # truncated normal (+-2 sigma), sigma 0.02; biases zero (spec Sec. 2)
+        # truncated normal (+-2 sigma), sigma 0.02; biases zero (official simplified_bert.py)
         if isinstance(module, nn.Linear | nn.Embedding):
             nn.init.trunc_normal_(module.weight, std=0.02, a=-0.04, b=0.04)
         if isinstance(module, nn.Linear) and module.bias is not None:

@@ -40,7 +40,7 @@ class DamagedArtifactWarning(UserWarning):
 
 
 def compound_lr(step: int, base: float, warmup: int, total: int) -> float:
-    """Linear warmup then cosine decay (scenic "compound", spec Sec. 1.6)."""
+    """Linear warmup then cosine decay (scenic "compound", as the official configs set it)."""
     warm = min(1.0, (step + 1) / max(1, warmup))
     progress = max(0, step - warmup) / max(1, total - warmup)
     return base * warm * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))

@@ -2,7 +2,8 @@
 
 Frames are resized to 224 x 224 with TF1's *legacy* bilinear resize (``align_corners=False``, no
 half-pixel centres) and scaled to [-1, 1]; the feature is the 400-d logits, averaged over time by
-the model (spec Sec. 6, ``logits_mean``). TensorFlow is imported lazily, only here.
+the model (``logits_mean``, as the official ``videogvt/train_lib/frechet_distance.py``). TensorFlow is imported
+lazily, only here.
 
 Trust: a SavedModel is a TensorFlow program. Computing features runs the graph it contains, and graph ops
 can read and write files with this process's rights, so load it only from a source you trust. It is loaded

@@ -1,4 +1,5 @@
-"""StyleGAN-style discriminator inflated to 3D, and the LeCam regulariser (spec Sec. 1.4-1.5).
+"""StyleGAN-style discriminator inflated to 3D, and the LeCam regulariser (paper Sec. 3.1;
+official ``videogvt/models/stylegan_discriminator_3d.py`` and ``videogvt/train_lib/losses.py``).
 
 No normalisation, LeakyReLU(0.2), residual blocks that average-pool 2x2x2 (the official 3D code uses
 plain average pooling, not blur). LeCam (Tseng et al. 2021) keeps D's outputs near EMA anchors of

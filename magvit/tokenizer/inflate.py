@@ -1,4 +1,4 @@
-"""2D -> 3D inflation: initialise the 3D-VQ from a trained 2D-VQ (paper Tab. 7; spec Sec. 1.7).
+"""2D -> 3D inflation: initialise the 3D-VQ from a trained 2D-VQ (paper Sec. 3.1, Tab. 7).
 
 Per parameter: same shape -> copy; a 3D kernel [o, i, kt, k, k] from a 2D kernel [o, i, 1, k, k]:
 **central** places the 2D kernel in the temporally central slice of a zero kernel (the default, and

@@ -1,4 +1,5 @@
-"""The per-frame image perceptual loss, with a pluggable feature network (paper Sec. 3.1; spec Sec. 1.4).
+"""The per-frame image perceptual loss, with a pluggable feature network (paper Sec. 3.1;
+official ``videogvt/train_lib/losses.py``, ``pretrained_model_utils.py``).
 
 The paper uses an "image perceptual loss" per frame (VQGAN's LPIPS-VGG; the official code uses the
 logits of an ImageNet ResNet-50). Those pretrained weights cannot be downloaded here, so:

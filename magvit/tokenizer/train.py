@@ -1,4 +1,5 @@
-"""Training the tokenizer: reconstruction + GAN (+ LeCam, R1) + quantizer losses (spec Sec. 1.4, 1.6).
+"""Training the tokenizer: reconstruction + GAN (+ LeCam, R1) + quantizer losses (paper Sec. 3.1;
+official ``videogvt/train_lib/vqgan_train_lib.py``, ``videogvt/trainers/vqgan_trainer.py``).
 
 Generator loss = MSE(x, x^) + w_adv * softplus(-D(x^)) + w_perc * perceptual + quantizer losses.
 Discriminator loss = softplus(-D(x)) + softplus(D(x^)) + w_r1 * R1(x) + w_lecam * LeCam.
