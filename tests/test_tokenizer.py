@@ -314,8 +314,8 @@ def test_norm_switch_defaults_to_groupnorm_and_names_unknown_values():
 
 
 def test_reconstruction_quality_reuses_the_real_features_and_reports_psnr(tmp_path):
-    from magvit.experiments.table7 import held_out_set, reconstruction_quality
     from magvit.metrics import get_evaluator, proxy_fvd, psnr
+    from magvit.tokenizer.evaluate import held_out_set, reconstruction_quality
     from magvit.tokenizer.train import reconstruct
 
     p = profiles.get("smoke", device="cpu")

@@ -28,8 +28,8 @@ import torch
 
 from magvit import profiles
 from magvit.config import DataConfig, Profile, TokenizerConfig, TransformerConfig
-from magvit.experiments import cost_model
-from magvit.experiments.verdicts import NOT_REPRODUCED, PARTLY, REPRODUCED
+from magvit.experiments import claims, cost_model
+from magvit.experiments.verdicts import NOT_REPRODUCED, PARTLY, REPRODUCED, combine_pairs
 from magvit.generative.decoding import commit_decode, maskgit_decode, sample_logits
 from magvit.generative.transformer import KVCache, Transformer, Vocabulary, transformer_b
 from magvit.tokenizer.model import build_tokenizer
@@ -232,13 +232,32 @@ def speedups(table: pd.DataFrame, column: str, decode_column: str, resolution: i
 def c8_verdict(ratios: dict[str, float]) -> str:
     """C8 from the two speed-ups: each part ``reproduced`` when COMMIT is at least half as much faster as the paper
     says (AR >= 30x, diffusion >= 50x: a factor 2 for hardware and implementation), ``partly`` when COMMIT is
-    faster but by less, ``not reproduced`` when it is not faster; C8 combines the parts (all reproduced ->
-    reproduced, none faster -> not reproduced, else partly)."""
+    faster but by less, ``not reproduced`` when it is not faster; C8 combines the parts (``verdicts.combine_pairs``:
+    all reproduced -> reproduced, none faster -> not reproduced, else partly)."""
     def part(ratio: float, paper: float) -> str:
         return REPRODUCED if ratio >= paper / 2 else PARTLY if ratio > 1 else NOT_REPRODUCED
 
     parts = [part(ratios["ar_over_commit"], PAPER_AR_RATIO), part(ratios["diffusion_over_commit"],
                                                                    PAPER_DIFFUSION_RATIO)]
-    if all(p == REPRODUCED for p in parts):
-        return REPRODUCED
-    return NOT_REPRODUCED if all(p == NOT_REPRODUCED for p in parts) else PARTLY
+    return combine_pairs(parts)
+
+
+# (setting, transformer seconds column, decoder seconds column) of the two judgements of C8
+C8_SETTINGS = (("measured, this CPU (1 thread, fp32)", "transformer_s_per_clip", "decode_s_per_clip"),
+               ("predicted, H100 SXM bf16", "pred_h100_bf16_transformer_s", "pred_h100_bf16_decode_s"))
+
+
+def c8_claims(table: pd.DataFrame, resolution: int, batch: int, num_frames: int,
+              model: str = "MAGVIT-B") -> pd.DataFrame:
+    """C8 judged on the measured times and on the H100 prediction, in the ``magvit.experiments.claims`` schema."""
+    rows = []
+    for setting, t_col, d_col in C8_SETTINGS:
+        ratios = speedups(table, t_col, d_col, resolution, batch, model)
+        commit = table[(table["model"] == model) & (table["resolution"] == resolution) & (table["batch"] == batch)
+                       & (table["decoder"] == "commit")]
+        fps = num_frames / float(commit[[t_col, d_col]].sum(axis=1).iloc[0])
+        ours = (f"AR / COMMIT {ratios['ar_over_commit']:.1f}x, diffusion / COMMIT "
+                f"{ratios['diffusion_over_commit']:.1f}x, COMMIT {fps:.2f} fps")
+        rows.append(claims.verdict_row("C8", ours, c8_verdict(ratios),
+                                       f"{setting}, {model} {resolution}x{resolution}, batch {batch}"))
+    return claims.verdict_table(rows)

@@ -9,7 +9,7 @@ model use the B widths, as the inflated models do, so the rows differ in design,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -21,9 +21,8 @@ from magvit.experiments import claims
 from magvit.experiments.learning_curves import without_adaptations
 from magvit.experiments.verdicts import Estimate, beats_across_seeds, chain_across_seeds
 from magvit.infra.artifacts import ArtifactStore
-from magvit.metrics import ProxyEvaluator, fvd, inception_score, psnr
 from magvit.tokenizer.model import VQTokenizer
-from magvit.tokenizer.train import get_tokenizer, reconstruct
+from magvit.tokenizer.train import get_tokenizer
 
 # our row -> (the paper's tokenizer, the paper's init) in results/paper/table7_tokenizer.csv
 PAPER_ROWS = {
@@ -54,31 +53,6 @@ def table7_configs(profile: Profile) -> dict[str, TokenizerConfig]:
         # the paper's exact design at the B widths (no scale adaptation), learned or not: not part of a claim
         "MAGVIT 3D-VQ-B paper design": without_adaptations(small),
     }
-
-
-@dataclass(frozen=True)
-class HeldOut:
-    """Held-out clips with what the evaluator says about them, computed once for every model compared."""
-
-    video: torch.Tensor  # [N, 3, T, H, W] in [0, 1]
-    features: np.ndarray  # proxy features [N, feature_dim]
-    is_real: float  # IS (proxy) of the real clips, for scale
-
-
-def held_out_set(evaluator: ProxyEvaluator, video: torch.Tensor) -> HeldOut:
-    return HeldOut(video, evaluator.features(video), inception_score(evaluator.class_probs(video))[0])
-
-
-def reconstruction_quality(tokenizer: VQTokenizer, evaluator: ProxyEvaluator, held_out: HeldOut,
-                           num_bootstrap: int, seed: int = 0) -> dict[str, float]:
-    """Reconstruction FVD (proxy) with its bootstrap interval, IS (proxy) with its split std, and PSNR,
-    from one reconstruction of the held-out clips."""
-    recon = reconstruct(tokenizer, held_out.video)
-    result = fvd(held_out.features, evaluator.features(recon), num_bootstrap, seed)
-    is_mean, is_std = inception_score(evaluator.class_probs(recon))
-    return {"fvd_proxy": result.value, "fvd_low": result.low, "fvd_high": result.high, "is_proxy": is_mean,
-            "is_std": is_std, "is_proxy_real": held_out.is_real, "num_clips": result.n_real,
-            "psnr": psnr(held_out.video, recon)}
 
 
 def shifted_token_match(tokenizer: VQTokenizer, wide: torch.Tensor, shift: int) -> tuple[torch.Tensor, torch.Tensor]:
