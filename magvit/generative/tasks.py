@@ -39,6 +39,8 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from matplotlib.figure import Figure
+from torch import nn
 
 from magvit.data.video import check_video
 from magvit.generative import token_memo
@@ -201,13 +203,13 @@ class Conditioned:
     condition_video: torch.Tensor  # [B, 3, T, H, W] V~
 
 
-def check_tokenizer(tokenizer, vocab: Vocabulary) -> None:
+def check_tokenizer(tokenizer: nn.Module, vocab: Vocabulary) -> None:
     if tokenizer.codebook_size != vocab.codebook_size:
         raise ValueError(f"tokenizer codebook has {tokenizer.codebook_size} codes but the transformer's "
                          f"vocabulary expects {vocab.codebook_size}; use the tokenizer it was trained with")
 
 
-def prepare_batch(tokenizer, video: torch.Tensor, tasks: list[str] | str, vocab: Vocabulary,
+def prepare_batch(tokenizer: nn.Module, video: torch.Tensor, tasks: list[str] | str, vocab: Vocabulary,
                   labels: torch.Tensor | None = None, cond_frames: int = 1,
                   inpainting_token: str = "inpainting") -> Conditioned:
     """Build V~ per example's task, tokenise V and V~ in one tokenizer call (as the official trainer
@@ -247,8 +249,8 @@ def prepare_batch(tokenizer, video: torch.Tensor, tasks: list[str] | str, vocab:
 KIND_COLOURS = {"refine": (0.30, 0.69, 0.29), "mask": (0.35, 0.35, 0.35), "recons": (0.55, 0.75, 0.95)}
 
 
-def task_figure(tokenizer, clip: torch.Tensor, ratio: float = 0.5, seed: int = 0, cond_frames: int = 1,
-                frames: tuple[int, ...] | None = None):
+def task_figure(tokenizer: nn.Module, clip: torch.Tensor, ratio: float = 0.5, seed: int = 0, cond_frames: int = 1,
+                frames: tuple[int, ...] | None = None) -> tuple[Figure, pd.DataFrame]:
     """Fig. 2 on our data: for each of the ten tasks, V~ at a few frames, ``ispad`` per latent frame
     and the COMMIT input m(z | z~) at mask ratio ``ratio`` (green z~, grey [MASK], blue z).
 

@@ -14,6 +14,7 @@ the same-size causal transformer by next-token prediction instead.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import pandas as pd
@@ -40,7 +41,7 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 
 
 def make_step_fn(model: MaskedVideoModel, optimizer: torch.optim.Optimizer, device: str | torch.device,
-                 chunks: int = 0, seed: int = 0):
+                 chunks: int = 0, seed: int = 0) -> Callable[[int], dict[str, float]]:
     """One optimisation step as a pure function of ``step`` and the global torch RNG (train.fit).
 
     ``chunks`` > 0: the data-parallel step of ``magvit.infra.distributed`` (this rank's chunks of the batch, each

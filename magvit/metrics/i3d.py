@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -37,7 +38,7 @@ OFFLINE_HELP = (
 )
 
 
-def preprocess(video: torch.Tensor):
+def preprocess(video: torch.Tensor) -> Any:
     """float [B, 3, T, H, W] in [0, 1] -> tf float32 [B, T, 224, 224, 3] in [-1, 1]."""
     from magvit.infra.lazy_tf import tensorflow
 
