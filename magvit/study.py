@@ -28,6 +28,7 @@ import zmq
 from jupyter_client.manager import AsyncKernelManager
 
 from magvit import profiles
+from magvit.experiments import claims
 from magvit.infra.artifacts import git_commit, utc_now
 from magvit.infra.atomic import atomic_write_text
 from magvit.infra.locks import file_lock
@@ -218,7 +219,19 @@ def run_study(profile: str, seed: int = 0, only: list[str] | None = None,
                         "wall_s": round(wall, 1), "started_utc": started, "git_commit": commit}, log_path)
             status.finish(f"[{i}/{len(notebooks)}] {notebook.name} {state} in {wall / 60:.1f} min "
                           f"-> {_shown(out_dir / notebook.name)}")
+    write_claims(results_dir(profile))
     return outputs
+
+
+def write_claims(folder: Path) -> Path | None:
+    """``claims.csv`` in a profile's results folder: the union of its ``claims_*.csv`` (``claims.collect``), in claim
+    order; nothing when no notebook has written verdicts yet."""
+    union = claims.collect(folder)
+    if union.empty:
+        return None
+    path = folder / "claims.csv"
+    atomic_write_text(path, union.to_csv(index=False))
+    return path
 
 
 def _shown(path: Path) -> str:

@@ -10,6 +10,7 @@ from magvit.experiments import claims
 from magvit.experiments.figure5 import c8_claims
 from magvit.experiments.table6 import decoding_claims
 from magvit.experiments.verdicts import NOT_REPRODUCED, PARTLY, REPRODUCED
+from magvit.study import write_claims
 
 
 def test_registry_is_complete():
@@ -83,3 +84,12 @@ def test_collect_is_the_union_in_claim_order(tmp_path):
     claims.verdict_table([claims.verdict_row("C7", "z", PARTLY)]).to_csv(tmp_path / "claims_table6.csv", index=False)
     assert list(claims.collect(tmp_path)["claim"]) == ["C4", "C7", "C10"]
     assert claims.collect(tmp_path / "empty").empty
+
+
+def test_the_study_writes_the_union_as_claims_csv(tmp_path):
+    assert write_claims(tmp_path) is None and not (tmp_path / "claims.csv").exists()
+    claims.verdict_table([claims.verdict_row("C7", "z", PARTLY)]).to_csv(tmp_path / "claims_table6.csv", index=False)
+    table7 = claims.verdict_table([claims.verdict_row("C4", "y", REPRODUCED)])
+    table7.to_csv(tmp_path / "claims_table7.csv", index=False)
+    union = pd.read_csv(write_claims(tmp_path))
+    assert list(union["claim"]) == ["C4", "C7"] and list(union.columns) == list(claims.COLUMNS)
