@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 from magvit import profiles
 from magvit.experiments.learning_curves import colour_error, plain_autoencoder
 from magvit.infra import results
-from magvit.tokenizer.model import Decoder, Encoder
+from magvit.tokenizer.magvit3d import Decoder, Encoder
 from magvit.tokenizer.train import reference_reconstructions, tokenizer_batch
 
 

@@ -145,8 +145,8 @@ def smoke_setup(tmp_path_factory):
     """The smoke profile with an untrained (seeded) real tokenizer in place of the trained one, so the
     transformer side is tested without paying for tokenizer training."""
     from magvit import profiles
+    from magvit.generative import train as generative_train
     from magvit.infra.artifacts import ArtifactStore
-    from magvit.tokenizer import train as tokenizer_train
     from magvit.tokenizer.model import build_tokenizer
 
     def untrained_tokenizer(profile, cfg=None, seed=0, store=None):
@@ -154,7 +154,7 @@ def smoke_setup(tmp_path_factory):
         return build_tokenizer(cfg or profile.tokenizer, profile.data).eval(), None
 
     patch = pytest.MonkeyPatch()
-    patch.setattr(tokenizer_train, "get_tokenizer", untrained_tokenizer)
+    patch.setattr(generative_train, "get_tokenizer", untrained_tokenizer)  # where get_transformer looks it up
     yield profiles.get("smoke", device="cpu"), ArtifactStore(tmp_path_factory.mktemp("cache"))
     patch.undo()
 

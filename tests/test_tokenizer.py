@@ -429,7 +429,7 @@ def test_adversarial_start_delays_the_gan_and_defaults_to_the_paper():
 
 
 def test_zero_init_residual_starts_every_block_as_its_shortcut():
-    from magvit.tokenizer.model import ResBlock
+    from magvit.tokenizer.layers import ResBlock
 
     tok = build_tokenizer(replace(SMALL, zero_init_residual=True, norm="batch"), DATA)
     blocks = [m for m in tok.modules() if isinstance(m, ResBlock)]
