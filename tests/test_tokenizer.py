@@ -454,7 +454,7 @@ def test_batch_norm_recalibration_gives_the_plain_average_of_batch_statistics():
     """SWA's update_bn: after recalibration each BatchNorm holds the mean of its inputs' batch means over the
     batches (the encoder's first norm sees conv_in's output, so its mean is checked exactly), the quantiser's
     codebook is untouched (no restarts) and the model is back in eval mode."""
-    from magvit.tokenizer_train import recalibrate_batch_norm
+    from magvit.tokenizer.train import recalibrate_batch_norm
 
     torch.manual_seed(0)
     tok = build_tokenizer(replace(SMALL, norm="batch", codebook_restart_after=1), DATA).eval()
