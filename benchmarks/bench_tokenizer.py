@@ -21,10 +21,10 @@ import pandas as pd
 import torch
 
 from magvit import profiles
-from magvit.artifacts import ArtifactStore
 from magvit.config import Profile, TokenizerConfig
-from magvit.hardware import best_time, count_flops, matmul_gflops, mfu
-from magvit.tokenizer_train import setup_training
+from magvit.infra.artifacts import ArtifactStore
+from magvit.infra.hardware import best_time, count_flops, matmul_gflops, mfu
+from magvit.tokenizer.train import setup_training
 
 
 def train_step_row(p: Profile, cfg: TokenizerConfig, name: str, repeats: int, peak: float, store) -> dict:

@@ -20,10 +20,10 @@ import pandas as pd
 import torch
 
 from magvit import profiles
-from magvit.decoding import ar_decode, commit_decode
-from magvit.generative_train import param_groups
-from magvit.hardware import best_time, count_flops, matmul_gflops, mfu
-from magvit.transformer import Transformer, Vocabulary
+from magvit.generative.decoding import ar_decode, commit_decode
+from magvit.generative.train import param_groups
+from magvit.generative.transformer import Transformer, Vocabulary
+from magvit.infra.hardware import best_time, count_flops, matmul_gflops, mfu
 
 
 def train_step_row(cfg, codebook: int, seq_len: int, batch: int, repeats: int, peak: float, name: str) -> dict:
@@ -79,7 +79,7 @@ def main() -> None:
     args = parser.parse_args()
     p = profiles.get(args.profile, device="cpu")
     t, r = p.data.num_frames, p.data.resolution
-    latent3d = (t // 4, r // 4, r // 4)  # the 3D-VQ's 4x4x4 compression (spec Sec. 1)
+    latent3d = (t // 4, r // 4, r // 4)  # the 3D-VQ's 4x4x4 compression (paper Sec. 3.1)
     latent2d = (t, r // 4, r // 4)  # the per-frame 2D-VQ: 4x longer sequence
     codebook = p.tokenizer.codebook_size
     peak = matmul_gflops()

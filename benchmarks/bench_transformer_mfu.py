@@ -2,14 +2,14 @@
 
     .venv/bin/python benchmarks/bench_transformer_mfu.py [--profile cpu] [--threads 1] [--repeats 5]
 
-MFU = model FLOPs per second / the hardware peak (``magvit.hardware.cpu_peak``: cores x clock x 16 fp32 lanes
+MFU = model FLOPs per second / the hardware peak (``magvit.infra.hardware.cpu_peak``: cores x clock x 16 fp32 lanes
 x 2 x 2 AVX-512 FMA units, for the threads used). Model FLOPs are counted the standard way (PaLM, Chowdhery et
-al. 2022, App. B): 3 x the forward's matmul FLOPs (``magvit.cost_model.transformer_pass``: projections, MLP,
+al. 2022, App. B): 3 x the forward's matmul FLOPs (``magvit.experiments.cost_model.transformer_pass``: projections, MLP,
 head, and attention's two matmuls); torch's FLOP counter is printed beside it: it misses the CPU flash-attention
 kernel (``_scaled_dot_product_flash_attention_for_cpu``), so it undercounts. Variants, all on the same model,
 data and seed:
 
-- before: the training step of ``magvit.generative_train`` (eager, AdamW with its per-parameter loop);
+- before: the training step of ``magvit.generative.train`` (eager, AdamW with its per-parameter loop);
 - fused AdamW: ``torch.optim.AdamW(fused=True)`` (one kernel over all parameters);
 - + compiled: ``torch.compile`` of the model (inductor fuses GELU, LayerNorm, residual adds and the bias adds).
 """
@@ -23,10 +23,11 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from magvit import cost_model, profiles
-from magvit.generative_train import param_groups
-from magvit.hardware import best_time, count_flops, cpu_peak, matmul_gflops
-from magvit.transformer import Transformer, Vocabulary
+from magvit import profiles
+from magvit.experiments import cost_model
+from magvit.generative.train import param_groups
+from magvit.generative.transformer import Transformer, Vocabulary
+from magvit.infra.hardware import best_time, count_flops, cpu_peak, matmul_gflops
 
 
 def make_step(cfg, codebook: int, seq: int, batch: int, fused: bool, compiled: bool):
@@ -56,7 +57,7 @@ def main() -> None:
     p = profiles.get(args.profile, device="cpu")
     cfg, codebook = p.transformer, p.tokenizer.codebook_size
     t, r = p.data.num_frames, p.data.resolution
-    seq = 2 + (t // 4) * (r // 4) * (r // 4)  # the 3D-VQ's 4x4x4 compression (spec Sec. 1)
+    seq = 2 + (t // 4) * (r // 4) * (r // 4)  # the 3D-VQ's 4x4x4 compression (paper Sec. 3.1)
     peak = cpu_peak(cores=args.threads)
     matmul = matmul_gflops()
     model_flops = 3 * cost_model.transformer_pass(cfg, cfg.batch_size, seq, 0, codebook).flops

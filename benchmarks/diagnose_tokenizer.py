@@ -28,10 +28,11 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from magvit import profiles, results
-from magvit.learning_curves import colour_error, plain_autoencoder
-from magvit.tokenizer_train import reference_reconstructions, tokenizer_batch
-from magvit.vq import Decoder, Encoder
+from magvit import profiles
+from magvit.experiments.learning_curves import colour_error, plain_autoencoder
+from magvit.infra import results
+from magvit.tokenizer.magvit3d import Decoder, Encoder
+from magvit.tokenizer.train import reference_reconstructions, tokenizer_batch
 
 
 def oracle_latent(video: torch.Tensor, block: tuple[int, int, int], dim: int) -> torch.Tensor:

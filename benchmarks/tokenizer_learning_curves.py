@@ -1,5 +1,5 @@
-"""Learning curves of the tokenizer at a profile's widths (``magvit.learning_curves``): what makes the MAGVIT 3D-VQ
-learn, one change at a time.
+"""Learning curves of the tokenizer at a profile's widths (``magvit.experiments.learning_curves``): what makes the
+MAGVIT 3D-VQ learn, one change at a time.
 
     .venv/bin/python benchmarks/tokenizer_learning_curves.py [--profile cpu] [--rows NAME ...] [--seeds 0 1]
         [--steps N] [--every K] [--threads T]
@@ -16,7 +16,8 @@ import argparse
 
 import torch
 
-from magvit import learning_curves, profiles
+from magvit import profiles
+from magvit.experiments import learning_curves
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,14 +1,24 @@
 """Frozen config dataclasses, one per part of the study.
 
 A profile (``magvit.profiles``) is a function that returns a :class:`Profile` built from these.
-Every trained artifact is keyed by the hash of the full config that made it (``magvit.artifacts``):
+Every trained artifact is keyed by the hash of the config that made it (``magvit.infra.artifacts``):
 changing, adding or removing a field gives new keys, so a cache never serves a model trained under
-another definition (it retrains instead).
+another definition (it retrains instead). Fields that cannot change the trained weights (what a notebook
+reads or how a trained model is sampled) are declared with :func:`unkeyed` and left out of the hash, so
+changing them never retrains anything.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+KEYED = "keyed"  # field metadata: False leaves the field out of artifact keys
+
+
+def unkeyed(default: Any) -> Any:
+    """A config field that does not change any trained weights: left out of artifact keys and sidecars."""
+    return field(default=default, metadata={KEYED: False})
 
 
 @dataclass(frozen=True)
@@ -20,14 +30,14 @@ class DataConfig:
     # real-data roots are not part of a profile's identity: they come from $MAGVIT_DATA_<NAME>
     # (see magvit.data); the paper profile sets real_data=True to read them.
     real_data: bool = False
-    # data notebook (01): clips per statistic and steps of the one-frame vs clip class probe
-    stats_clips: int = 96
-    probe_steps: int = 300
+    # data notebook (01): clips per statistic and steps of the one-frame vs clip class probe (not keyed)
+    stats_clips: int = unkeyed(96)
+    probe_steps: int = unkeyed(300)
 
 
 @dataclass(frozen=True)
 class TokenizerConfig:
-    """The 3D-VQ (Sec. 3.1; spec Sec. 1). Defaults follow the official BAIR config, shrunk."""
+    """The 3D-VQ (paper Sec. 3.1). Defaults follow the official ``videogvt/configs/vqgan3d_bair_config.py``, shrunk."""
 
     kind: str = "magvit3d"  # "magvit3d" | "vq2d" | "tats3d"
     filters: int = 16  # F: base width (64 for B, 128 for L)
@@ -40,10 +50,10 @@ class TokenizerConfig:
     norm: str = "group"  # paper/code: GroupNorm; "batch" / "none" only for the cpu-scale diagnosis
     commitment_weight: float = 0.25
     entropy_weight: float = 0.1
-    # losses (spec Sec. 1.4)
+    # losses (paper Sec. 3.1; official videogvt/train_lib/losses.py)
     # The paper's per-frame perceptual loss needs pretrained weights (VGG/ResNet-50) that cannot be
     # downloaded here. perceptual_network = "frame_net" uses a small frame network trained on the
-    # stand-in data (magvit.perceptual); a path to a TorchScript module plugs in real weights. The cpu
+    # stand-in data (magvit.tokenizer.perceptual); a path to a TorchScript module plugs in real weights. The cpu
     # profile keeps the term off (0) for budget; smoke/gpu/paper use the code's 0.1.
     perceptual_weight: float = 0.0
     perceptual_network: str = "frame_net"
@@ -58,7 +68,7 @@ class TokenizerConfig:
     r1_every: int = 1  # official code: every step; >1 = lazy R1 (StyleGAN2), scaled by r1_every
     discriminator_filters: int = 16
     discriminator_multipliers: tuple[int, ...] = (2, 4, 4)
-    # optimisation (spec Sec. 1.6)
+    # optimisation (paper Sec. 4.1; official vqgan3d_bair_config.py)
     steps: int = 500
     batch_size: int = 9  # split equally over the three benchmarks when dataset == "mix"
     # paper/code: 1e-4 over ~37k steps; a few hundred CPU steps need a larger step size (measured:
@@ -71,7 +81,9 @@ class TokenizerConfig:
     ema_decay: float = 0.999
     init: str = "scratch"  # "scratch" | "central" | "average" (2D->3D inflation, Tab. 7)
     dataset: str = "mix"  # "mix" = equal share of pushbot, shapes, scenes (one tokenizer serves every table)
-    table7_steps: int = 100  # steps of each Table 7 model (notebook 10; 2D pretraining gets the same)
+    # steps of each Table 7 model (notebook 10; 2D pretraining gets the same); not keyed: table7_configs copies it into
+    # ``steps`` of the models it trains
+    table7_steps: int = unkeyed(100)
     # Scale adaptations (notebook 03's learning curves, benchmarks/tokenizer_learning_curves.py). Each default is
     # the paper's / official code's value, so the paper design is one switch away; a profile sets what it changes.
     output_norm: bool = True  # paper/code: GroupNorm -> swish -> conv at the decoder's output
@@ -89,7 +101,7 @@ class TokenizerConfig:
 
 @dataclass(frozen=True)
 class TransformerConfig:
-    """The bidirectional transformer (spec Sec. 2; B = 12 x 768, L = 24 x 1024)."""
+    """The bidirectional transformer (paper Sec. 4.1; B = 12 x 768, L = 24 x 1024; official maskgvt_*_config.py)."""
 
     num_layers: int = 4
     hidden: int = 128
@@ -107,13 +119,13 @@ class TransformerConfig:
     label_smoothing: float = 1e-4
     mask_count: str = "ceil"  # paper: ceil(gamma(r) N); official code: "floor" (min 1)
     inpainting_token: str = "inpainting"  # paper/bug-patch: own token; official code: "outpainting"
-    decode_steps: int = 12  # K
-    choice_temperature: float = 4.5  # tau in Alg. 1
+    decode_steps: int = unkeyed(12)  # K (sampling only: not keyed)
+    choice_temperature: float = unkeyed(4.5)  # tau in Alg. 1 (sampling only: not keyed)
 
 
 @dataclass(frozen=True)
 class EvaluatorConfig:
-    """The proxy evaluator: a compact 3D-CNN trained on the stand-in benchmarks (benchmarks.md)."""
+    """The proxy evaluator: a compact 3D-CNN trained on the stand-in benchmarks (``magvit.metrics.proxy``)."""
 
     width: int = 32
     feature_dim: int = 64  # must stay well below the number of evaluation samples
@@ -133,7 +145,7 @@ class EvalConfig:
 
 @dataclass(frozen=True)
 class Figure5Config:
-    """Notebook 11's sizes (Fig. 5): untrained networks, timed, never trained (``magvit.figure5``).
+    """Notebook 11's sizes (Fig. 5): untrained networks, timed, never trained (``magvit.experiments.figure5``).
 
     ``paper_size``: MAGVIT-B (12 x 768 transformer, the paper profile's 3D-VQ) at ``resolutions``; else the
     profile's own models. Each resolution is timed at every batch in ``batches`` unless ``(resolution, batch)``
@@ -156,7 +168,7 @@ class Figure5Config:
 
 @dataclass(frozen=True)
 class DataParallelConfig:
-    """How a step's global batch is cut for data-parallel training (``magvit.distributed``, torchrun).
+    """How a step's global batch is cut for data-parallel training (``magvit.infra.distributed``, torchrun).
 
     ``0``: the plain single-process step. ``n >= 1``: the batch is split into ``n`` equal chunks, processed
     by ``W`` ranks (``W`` divides ``n``) with gradient accumulation; the result does not depend on ``W``.
@@ -177,8 +189,8 @@ class Profile:
     evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     seeds: tuple[int, ...] = (0,)
-    # notebook 03's learning curves (magvit.learning_curves): steps per row when the notebook must run them itself
-    # (smoke; at cpu the benchmark script's committed CSV is read)
+    # notebook 03's learning curves (magvit.experiments.learning_curves): steps per row when the notebook must run
+    # them itself (smoke; at cpu the benchmark script's committed CSV is read)
     tokenizer_curve_steps: int = 300
     device: str = "cpu"  # resolved by profiles.get (CUDA when present unless overridden)
     checkpoint_every: int = 200

@@ -121,7 +121,7 @@ def paper() -> Profile:
         eval=EvalConfig(num_samples=10_000, num_bootstrap=1000, batch_size=256),
         seeds=(0, 1, 2, 3),
         checkpoint_every=1000,
-        # torchrun (magvit.distributed): 16 chunks of 8 clips (16 per GPU needs ~97 GB in fp32, README), 8 of 32
+        # torchrun (magvit.infra.distributed): 16 chunks of 8 clips (16 per GPU needs ~97 GB in fp32, README), 8 of 32
         data_parallel=DataParallelConfig(tokenizer_chunks=16, transformer_chunks=8),
     )
 

@@ -3,7 +3,7 @@
     python -m magvit.study --profile cpu [--only 03 05] [--seed 0]
 
 Each executed notebook is saved to ``<results of profile>/notebooks/`` (``results/`` for ``cpu``,
-``results/<profile>/`` otherwise, see ``magvit.paths``); the wall time, profile, seed and status of
+``results/<profile>/`` otherwise, see ``magvit.infra.paths``); the wall time, profile, seed and status of
 each is appended to ``study_log.csv`` there. While a notebook runs, a status line on stderr names it,
 its cell and the latest progress line the kernel printed (the training loops' step, loss and time
 left). A failing notebook stops the run with a non-zero exit that names the notebook, the failing
@@ -23,14 +23,16 @@ from typing import Any, TextIO
 
 import nbformat
 import pandas as pd
+import papermill
 import zmq
 from jupyter_client.manager import AsyncKernelManager
 
 from magvit import profiles
-from magvit.artifacts import git_commit, utc_now
-from magvit.atomic import atomic_write_text
-from magvit.locks import file_lock
-from magvit.paths import REPO_ROOT, results_dir
+from magvit.experiments import claims
+from magvit.infra.artifacts import git_commit, utc_now
+from magvit.infra.atomic import atomic_write_text
+from magvit.infra.locks import file_lock
+from magvit.infra.paths import REPO_ROOT, results_dir
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 # papermill resolves "python3" to the interpreter running it (jupyter_client swaps a bare "python"
@@ -39,7 +41,7 @@ KERNEL = "python3"
 # A piped log (CI, `make reproduce > log`) gets a status line at most this often; a terminal gets every
 # update (the kernel's bars already redraw at most every 2 s), since a skipped one could stay on screen stale.
 LOG_EVERY_S = 30.0
-# A tqdm line: "n/total [elapsed<remaining" (magvit.train.fit: "step 120/500 [01:10<03:40, ..., loss=...]").
+# A tqdm line: "n/total [elapsed<remaining" (magvit.infra.train.fit: "step 120/500 [01:10<03:40, ..., loss=...]").
 PROGRESS = re.compile(r"\d+/\d+ \[\d")
 
 
@@ -171,8 +173,6 @@ def append_log(row: dict, path: Path) -> None:
 
 def run_notebook(notebook: Path, profile: str, seed: int, out_dir: Path, status: Status | None = None) -> Path:
     """Execute one notebook with ``profile``/``seed`` injected; return the executed copy's path."""
-    import papermill
-
     out_dir.mkdir(parents=True, exist_ok=True)
     output = out_dir / notebook.name
     hooks: dict[str, Any] = {}
@@ -219,7 +219,19 @@ def run_study(profile: str, seed: int = 0, only: list[str] | None = None,
                         "wall_s": round(wall, 1), "started_utc": started, "git_commit": commit}, log_path)
             status.finish(f"[{i}/{len(notebooks)}] {notebook.name} {state} in {wall / 60:.1f} min "
                           f"-> {_shown(out_dir / notebook.name)}")
+    write_claims(results_dir(profile))
     return outputs
+
+
+def write_claims(folder: Path) -> Path | None:
+    """``claims.csv`` in a profile's results folder: the union of its ``claims_*.csv`` (``claims.collect``), in claim
+    order; nothing when no notebook has written verdicts yet."""
+    union = claims.collect(folder)
+    if union.empty:
+        return None
+    path = folder / "claims.csv"
+    atomic_write_text(path, union.to_csv(index=False))
+    return path
 
 
 def _shown(path: Path) -> str:

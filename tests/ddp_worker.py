@@ -15,10 +15,12 @@ from dataclasses import replace
 
 import torch
 
-from magvit import distributed, profiles, tokenizer_train
-from magvit.artifacts import ArtifactStore
+from magvit import profiles
 from magvit.config import DataParallelConfig
-from magvit.generative_train import get_transformer
+from magvit.generative.train import get_transformer
+from magvit.infra import distributed
+from magvit.infra.artifacts import ArtifactStore
+from magvit.tokenizer import train as tokenizer_train
 
 
 def test_profile():

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from magvit.commit import (
+from magvit.generative.commit import (
     GIVEN,
     MASK,
     RECONS,

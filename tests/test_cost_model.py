@@ -1,4 +1,4 @@
-"""The generation cost model (magvit.cost_model) against torch's own counting, and its roofline."""
+"""The generation cost model (magvit.experiments.cost_model) against torch's own counting, and its roofline."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-from magvit import cost_model, hardware
 from magvit.config import TokenizerConfig, TransformerConfig
-from magvit.transformer import KVCache, Transformer, Vocabulary
+from magvit.experiments import cost_model
+from magvit.generative.transformer import KVCache, Transformer, Vocabulary
+from magvit.infra import hardware
 
 CFG = TransformerConfig(num_layers=2, hidden=64, heads=2, mlp=256, dropout=0.0)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from magvit.commit import gamma, mask_count
 from magvit.config import TransformerConfig
-from magvit.decoding import ar_decode, commit_decode, maskgit_decode, open_count, sample_logits
-from magvit.transformer import Transformer, Vocabulary
+from magvit.generative.commit import gamma, mask_count
+from magvit.generative.decoding import ar_decode, commit_decode, maskgit_decode, open_count, sample_logits
+from magvit.generative.transformer import Transformer, Vocabulary
 
 TINY = TransformerConfig(num_layers=2, hidden=32, heads=4, mlp=64, dropout=0.0)
 N, P, K = 48, 2, 16  # visual tokens, prefix, codebook
@@ -144,23 +144,24 @@ def test_decoding_rejects_bad_input():
 def smoke_setup(tmp_path_factory):
     """The smoke profile with an untrained (seeded) real tokenizer in place of the trained one, so the
     transformer side is tested without paying for tokenizer training."""
-    from magvit import profiles, tokenizer_train
-    from magvit.artifacts import ArtifactStore
-    from magvit.vq import build_tokenizer
+    from magvit import profiles
+    from magvit.generative import train as generative_train
+    from magvit.infra.artifacts import ArtifactStore
+    from magvit.tokenizer.model import build_tokenizer
 
     def untrained_tokenizer(profile, cfg=None, seed=0, store=None):
         torch.manual_seed(seed)
         return build_tokenizer(cfg or profile.tokenizer, profile.data).eval(), None
 
     patch = pytest.MonkeyPatch()
-    patch.setattr(tokenizer_train, "get_tokenizer", untrained_tokenizer)
+    patch.setattr(generative_train, "get_tokenizer", untrained_tokenizer)  # where get_transformer looks it up
     yield profiles.get("smoke", device="cpu"), ArtifactStore(tmp_path_factory.mktemp("cache"))
     patch.undo()
 
 
 def test_train_then_generate_end_to_end_on_smoke(smoke_setup):
     from magvit import data
-    from magvit.generative_train import get_transformer, with_steps
+    from magvit.generative.train import get_transformer, with_steps
 
     p, store = smoke_setup
     cfg = with_steps(p, 3)
@@ -187,7 +188,7 @@ def test_train_then_generate_end_to_end_on_smoke(smoke_setup):
 @pytest.mark.parametrize("condition", ["latent", "prefix", "ar"])
 def test_baselines_train_and_generate(smoke_setup, condition):
     from magvit import data
-    from magvit.generative_train import get_transformer, with_steps
+    from magvit.generative.train import get_transformer, with_steps
 
     p, store = smoke_setup
     model, log = get_transformer(p, "pushbot", "FP", condition, cfg=with_steps(p, 2), store=store)
@@ -200,8 +201,8 @@ def test_baselines_train_and_generate(smoke_setup, condition):
 
 
 def test_tokenizer_and_transformer_vocabularies_must_agree(smoke_setup):
-    from magvit.generative_train import GenerativeConfig, MaskedVideoModel, build_transformer
-    from magvit.vq import build_tokenizer
+    from magvit.generative.model import GenerativeConfig, MaskedVideoModel, build_transformer
+    from magvit.tokenizer.model import build_tokenizer
 
     p, _ = smoke_setup
     tokenizer = build_tokenizer(p.tokenizer, p.data)

@@ -13,9 +13,10 @@ import textwrap
 SCRIPT = textwrap.dedent("""
     import sys, tempfile
     from dataclasses import replace
-    from magvit import profiles, train
-    from magvit.artifacts import ArtifactStore
-    from magvit.tokenizer_train import get_tokenizer
+    from magvit import profiles
+    from magvit.infra import train
+    from magvit.infra.artifacts import ArtifactStore
+    from magvit.tokenizer.train import get_tokenizer
     if sys.argv[1] == "off":  # the behaviour before train.deterministic existed
         train.deterministic = lambda: None
     p = profiles.get("cpu", device="cpu")

@@ -1,4 +1,4 @@
-"""Data parallelism under torchrun (magvit.distributed): 2 ranks (gloo, CPU) train the smoke tokenizer and a
+"""Data parallelism under torchrun (magvit.infra.distributed): 2 ranks (gloo, CPU) train the smoke tokenizer and a
 smoke transformer to the weights one process gets with the same global batch; a killed 2-rank run resumes."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from magvit import distributed
-from magvit.distributed import World, chunk_ranges, chunk_seed
+from magvit.infra import distributed
+from magvit.infra.distributed import World, chunk_ranges, chunk_seed
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,9 +80,9 @@ def test_chunked_tokenizer_refuses_dead_code_restarts(tmp_path):
     from dataclasses import replace
 
     from magvit import profiles
-    from magvit.artifacts import ArtifactStore
     from magvit.config import DataParallelConfig
-    from magvit.tokenizer_train import get_tokenizer
+    from magvit.infra.artifacts import ArtifactStore
+    from magvit.tokenizer.train import get_tokenizer
 
     p = profiles.get("smoke", device="cpu")
     p = replace(p, tokenizer=replace(p.tokenizer, perceptual_weight=0.0),

@@ -27,15 +27,16 @@ import pytest
 import torch
 from torch import nn
 
-from magvit import data, profiles, results
-from magvit.artifacts import ArtifactDamagedError, ArtifactStore, config_key, load_checkpoint
-from magvit.checks import check_seed
+from magvit import data, profiles
 from magvit.config import EvaluatorConfig
 from magvit.data import real
-from magvit.locks import LockTimeout, file_lock
-from magvit.paths import REPO_ROOT
-from magvit.train import DamagedArtifactWarning, compound_lr, fit, set_lr
-from magvit.video import check_video
+from magvit.data.video import check_video
+from magvit.infra import results
+from magvit.infra.artifacts import ArtifactDamagedError, ArtifactStore, config_key, load_checkpoint
+from magvit.infra.checks import check_seed
+from magvit.infra.locks import LockTimeout, file_lock
+from magvit.infra.paths import REPO_ROOT
+from magvit.infra.train import DamagedArtifactWarning, compound_lr, fit, set_lr
 
 CFG = EvaluatorConfig()
 STEPS, EVERY = 20, 5
@@ -49,9 +50,9 @@ ENV = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
 @pytest.fixture(autouse=True)
 def no_git(monkeypatch):
     """Each save asks git for the commit (two subprocesses); provenance is not under test here."""
-    import magvit.artifacts
+    import magvit.infra.artifacts
 
-    monkeypatch.setattr(magvit.artifacts, "git_commit", lambda: "test")
+    monkeypatch.setattr(magvit.infra.artifacts, "git_commit", lambda: "test")
 
 
 class Killed(Exception):
@@ -235,7 +236,7 @@ CHILD = textwrap.dedent("""
     import hashlib, os, sys, time
     from dataclasses import replace
     from magvit import data, profiles
-    from magvit.artifacts import ArtifactStore
+    from magvit.infra.artifacts import ArtifactStore
     from magvit.metrics import get_evaluator
     cache, steps, delay, barrier = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
     original = data.mixed_batch
@@ -332,7 +333,7 @@ def test_lock_timeout_names_the_holder(tmp_path, monkeypatch):
 def test_a_killed_holder_releases_its_lock(tmp_path):
     lock = tmp_path / "x.lock"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom magvit.locks import file_lock\n"
+        [sys.executable, "-c", "import sys, time\nfrom magvit.infra.locks import file_lock\n"
          "with file_lock(sys.argv[1], 'hold'):\n    print('held', flush=True)\n    time.sleep(600)", str(lock)],
         stdout=subprocess.PIPE, text=True, env=ENV)
     assert holder.stdout.readline().strip() == "held"
@@ -479,9 +480,9 @@ def test_bad_video_is_named(name):
 
 def test_token_ids_out_of_range_are_named():
     from magvit.config import DataConfig, TokenizerConfig, TransformerConfig
-    from magvit.decoding import check_visual
-    from magvit.transformer import Transformer, Vocabulary
-    from magvit.vq import build_tokenizer
+    from magvit.generative.decoding import check_visual
+    from magvit.generative.transformer import Transformer, Vocabulary
+    from magvit.tokenizer.model import build_tokenizer
 
     model = Transformer(TransformerConfig(num_layers=1, hidden=16, heads=2, mlp=32, dropout=0.0), Vocabulary(8), 4)
     for bad in (-1, model.vocab.size):
@@ -538,7 +539,7 @@ def test_corrupt_and_empty_videos_among_good_ones(tmp_path):
 
 
 def test_i3d_path_that_is_no_savedmodel_is_refused_before_tensorflow(tmp_path, monkeypatch):
-    from magvit import lazy_tf
+    from magvit.infra import lazy_tf
     from magvit.metrics import I3DFeatures
 
     monkeypatch.setattr(lazy_tf, "tensorflow", lambda: pytest.fail("TensorFlow was imported"))
@@ -551,7 +552,7 @@ def test_i3d_path_that_is_no_savedmodel_is_refused_before_tensorflow(tmp_path, m
 
 
 def test_perceptual_network_that_is_no_torchscript_is_named(tmp_path):
-    from magvit.perceptual import load_feature_network
+    from magvit.tokenizer.perceptual import load_feature_network
 
     path = tmp_path / "vgg.pt"
     torch.save({"w": torch.zeros(2)}, path)  # a state dict, not TorchScript

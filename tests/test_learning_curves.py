@@ -9,9 +9,10 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from magvit import learning_curves, profiles
+from magvit import profiles
 from magvit.config import TokenizerConfig
-from magvit.paths import REPO_ROOT
+from magvit.experiments import learning_curves
+from magvit.infra.paths import REPO_ROOT
 
 
 def test_script_runs_at_smoke_and_keeps_rows_of_earlier_runs(tmp_path):

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
-from magvit import plots, results
+from magvit.infra import plots, results
 
 
 def test_grid_gif_and_curves(tmp_path, monkeypatch):

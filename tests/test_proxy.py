@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from magvit import data, profiles
-from magvit.artifacts import ArtifactStore
+from magvit.infra.artifacts import ArtifactStore
 from magvit.metrics import get_evaluator, proxy_fvd, validation
 from magvit.metrics.validation import monotonicity, perturb, pixel_features
 

@@ -13,8 +13,9 @@ import nbformat
 import pandas as pd
 import pytest
 
-from magvit import paths, results, study
-from magvit.paths import REPO_ROOT
+from magvit import study
+from magvit.infra import paths, results
+from magvit.infra.paths import REPO_ROOT
 
 
 def write_notebook(path, source: str) -> None:
@@ -71,7 +72,7 @@ def test_status_line_shows_notebook_cell_and_training_progress_without_tcp_warni
     assert "eavesdropping" not in captured.err + captured.out
 
 
-BAR = "{desc}: step {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]"  # as magvit.train.fit
+BAR = "{desc}: step {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]"  # as magvit.infra.train.fit
 
 
 def test_a_smoke_run_by_hand_leaves_the_committed_results_alone(tmp_path):

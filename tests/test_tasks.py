@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from magvit import profiles
-from magvit.tasks import (
+from magvit.generative.tasks import (
     TASKS,
     condition_region,
     condition_video,
@@ -16,7 +16,7 @@ from magvit.tasks import (
     prepare_batch,
     prompt_id,
 )
-from magvit.transformer import Vocabulary
+from magvit.generative.transformer import Vocabulary
 
 
 def video(b: int = 2, t: int = 8, h: int = 8, w: int = 8, seed: int = 0) -> torch.Tensor:
@@ -65,7 +65,7 @@ def test_latent_regions_follow_the_supervoxels():
     assert opc[:, 2:6, 2:6].all() and opc.sum() == 4 * 16
     assert torch.equal(ispad("IPC", v, lat), opc)  # the hole holds only padding
     assert ispad("CG", v, lat).all()
-    # paper geometry (spec Sec. 3): 128 px, 4x8x8 compression -> rows/cols 4..11 of 16
+    # paper geometry (Sec. 3.2): 128 px, 4x8x8 compression -> rows/cols 4..11 of 16
     opc_paper = latent_condition("OPC", (16, 128, 128), (4, 16, 16))
     assert opc_paper[:, 4:12, 4:12].all() and opc_paper.sum() == 4 * 64
     # a supervoxel is a condition token iff its pixel box meets the region (OPD: moving band)
@@ -116,7 +116,7 @@ def test_inpainting_token_switch():
 
 @pytest.fixture(scope="module")
 def smoke_tokenizer():
-    from magvit.vq import build_tokenizer
+    from magvit.tokenizer.model import build_tokenizer
 
     p = profiles.get("smoke", device="cpu")
     torch.manual_seed(0)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from magvit import profiles, token_memo
-from magvit.vq import build_tokenizer
+from magvit import profiles
+from magvit.generative import token_memo
+from magvit.tokenizer.model import build_tokenizer
 
 
 class CountingTokenizer(torch.nn.Module):

@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from magvit.artifacts import ArtifactStore
 from magvit.config import EvaluatorConfig
-from magvit.train import compound_lr, fit, set_lr
+from magvit.infra.artifacts import ArtifactStore
+from magvit.infra.train import compound_lr, fit, set_lr
 
 
 class Killed(Exception):

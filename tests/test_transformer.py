@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from magvit.config import TransformerConfig
-from magvit.transformer import (
+from magvit.generative.transformer import (
     NUM_SPECIAL,
     KVCache,
     Transformer,
@@ -25,7 +25,7 @@ def tiny(seq_len: int = 10, causal: bool = False, codebook: int = 16, seed: int 
 
 
 def test_vocabulary_layout_matches_official_ids():
-    bair_mt = Vocabulary(1024)  # BAIR multi-task: 1024 + 1 + 16 = 1041 (spec Sec. 2)
+    bair_mt = Vocabulary(1024)  # BAIR multi-task: 1024 + 1 + 16 = 1041 (official task_registry.py)
     assert bair_mt.size == 1041
     assert bair_mt.uncond_id == 1024
     assert bair_mt.mask_id == bair_mt.size - 1  # MASK = -1
@@ -56,7 +56,7 @@ def test_paper_sizes_with_the_real_tokenizer():
     from dataclasses import replace
 
     from magvit import profiles
-    from magvit.vq import build_tokenizer
+    from magvit.tokenizer.model import build_tokenizer
 
     paper = profiles.get("paper", device="cpu")
     with torch.device("meta"):

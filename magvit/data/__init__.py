@@ -14,9 +14,10 @@ from functools import lru_cache
 import torch
 from torch.utils.data import Dataset
 
-from magvit.checks import check_seed
+from magvit.data import real
 from magvit.data.procedural import BENCHMARKS, LABEL_KEYS, SHAPES_CLASSES, SPLITS, make_clip
-from magvit.video import to_video
+from magvit.data.video import to_video
+from magvit.infra.checks import check_seed
 
 REAL_DATASETS = ("ucf101", "bair", "kinetics600", "ssv2")
 # effectively unbounded: a model trained for any budget here never sees a clip twice
@@ -64,8 +65,6 @@ def load(name: str, split: str, num_frames: int = 16, resolution: int = 32, seed
             raise TypeError(f"procedural benchmark {name!r} takes no options {sorted(kwargs)}")
         return ProceduralVideo(name, split, num_frames, resolution, seed)
     if name in REAL_DATASETS:
-        from magvit.data import real
-
         return real.LOADERS[name](split=split, num_frames=num_frames, resolution=resolution,
                                   seed=seed, **kwargs)
     raise ValueError(f"unknown dataset {name!r}; procedural: {', '.join(BENCHMARKS)}; "

@@ -1,4 +1,4 @@
-"""Procedural stand-ins for the paper's datasets (spec/benchmarks.md).
+"""Procedural stand-ins for the paper's datasets (docs/design.md, *Stand-in benchmarks*).
 
 - ``pushbot`` (BAIR robot pushing): a gripper on a random smooth path over a textured table pushes
   2-4 objects on contact. Its acceleration is redrawn every frame, so frame 0 does not determine
@@ -22,6 +22,8 @@ import functools
 import zlib
 
 import numpy as np
+import skimage.data
+import skimage.transform
 
 BENCHMARKS = ("pushbot", "shapes", "scenes")
 SPLITS = ("train", "val", "test")
@@ -293,8 +295,6 @@ PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "h
 @functools.cache
 def photo(name: str) -> np.ndarray:
     """A photo bundled with scikit-image as float32 [H, W, 3] in [0, 1] (loaded once per process)."""
-    import skimage.data
-
     image = getattr(skimage.data, name)()
     if image.ndim == 2:
         image = np.repeat(image[..., None], 3, axis=2)
@@ -304,8 +304,6 @@ def photo(name: str) -> np.ndarray:
 @functools.lru_cache(maxsize=64)
 def photo_at(name: str, canvas: int) -> np.ndarray:
     """The photo box-resized to ``canvas x canvas`` (the camera's world), cached per size."""
-    import skimage.transform
-
     return skimage.transform.resize(photo(name), (canvas, canvas), anti_aliasing=True).astype(np.float32)
 
 

@@ -25,13 +25,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import imageio.v2 as imageio
 import numpy as np
 import torch
 import torch.nn.functional as F
 from einops import rearrange
 from torch.utils.data import Dataset
 
-from magvit.checks import check_seed
+from magvit.infra.checks import check_seed
 
 SOURCES = {
     "ucf101": "https://www.crcv.ucf.edu/data/UCF101.php (UCF101.rar and the Train/Test splits zip)",
@@ -76,8 +77,6 @@ def require(path: Path, name: str, what: str) -> Path:
 
 def read_video(path: Path) -> np.ndarray:
     """All frames of a video file as uint8 [N, H, W, 3] (ffmpeg through imageio)."""
-    import imageio.v2 as imageio
-
     try:
         frames = imageio.mimread(path, format="FFMPEG", memtest=False)
     except Exception as err:  # imageio raises several types for corrupt files
@@ -236,8 +235,6 @@ def load_ucf101(split: str, root: str | None = None, fold: int = 1, num_frames: 
 def write_tiny_ucf101(root: str | os.PathLike, classes: tuple[str, ...] = ("ApplyEyeMakeup", "Basketball"),
                       videos_per_class: int = 2, frames: int = 20, size: tuple[int, int] = (48, 64)) -> Path:
     """A few-video UCF-101 in the real layout (xvid .avi), for tests and the data notebook."""
-    import imageio.v2 as imageio
-
     root = Path(root)
     (root / "ucfTrainTestlist").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
@@ -276,7 +273,7 @@ def tiny_frames(rng: np.random.Generator, frames: int, size: tuple[int, int], co
 
 def bair_tfrecord_frames(path_and_index: tuple[Path, int], resolution: int = 64) -> np.ndarray:
     """Frames ``<t>/image_aux1/encoded`` of one trajectory in a BAIR TFRecord (raw or PNG/JPEG)."""
-    from magvit.lazy_tf import tensorflow
+    from magvit.infra.lazy_tf import tensorflow
 
     tf = tensorflow()
 
@@ -321,7 +318,7 @@ def load_bair(split: str, root: str | None = None, num_frames: int = 16, resolut
     folder = root / "softmotion30_44k" / part
     if not folder.is_dir():
         require(npy, "bair", "split (neither the TFRecord folder nor the .npy file exists)")
-    from magvit.lazy_tf import tensorflow
+    from magvit.infra.lazy_tf import tensorflow
 
     tf = tensorflow()
 
@@ -346,7 +343,7 @@ def write_tiny_bair(root: str | os.PathLike, trajectories: int = 3, frames: int 
         for part in ("train", "test"):
             np.save(root / f"{part}.npy", videos)
         return root
-    from magvit.lazy_tf import tensorflow
+    from magvit.infra.lazy_tf import tensorflow
 
     tf = tensorflow()
 
@@ -402,8 +399,6 @@ def read_csv(path: Path, name: str) -> list[dict[str, str]]:
 
 
 def write_tiny_kinetics600(root: str | os.PathLike, labels: tuple[str, ...] = ("abseiling", "zumba")) -> Path:
-    import imageio.v2 as imageio
-
     root = Path(root)
     rng = np.random.default_rng(2)
     for part in ("train", "validate", "test"):
@@ -446,8 +441,6 @@ def load_ssv2(split: str, root: str | None = None, num_frames: int = 16, resolut
 
 
 def write_tiny_ssv2(root: str | os.PathLike) -> Path:
-    import imageio.v2 as imageio
-
     root = Path(root)
     (root / "labels").mkdir(parents=True, exist_ok=True)
     (root / "20bn-something-something-v2").mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
-"""Metrics: Frechet distance / FVD (I3D or proxy features), IS, PSNR, SSIM (spec Sec. 6).
+"""Metrics: Frechet distance / FVD (I3D or proxy features), IS, PSNR, SSIM (paper Sec. 4.1, Tab. 3;
+official ``videogvt/train_lib/eval_utils.py``).
 
 Every table names its FVD: "FVD (I3D)" uses :class:`I3DFeatures` (TF-Hub, needs the weights),
 "FVD (proxy)" uses the study's own evaluator (:func:`get_evaluator`), validated in notebook 02.

@@ -1,4 +1,5 @@
-"""The Frechet distance between feature sets, and FVD with a bootstrap interval (spec Sec. 6).
+"""The Frechet distance between feature sets, and FVD with a bootstrap interval (paper Sec. 4.1;
+official ``videogvt/train_lib/frechet_distance.py``).
 
 d^2 = ||mu_1 - mu_2||^2 + Tr(S_1) + Tr(S_2) - 2 Tr((S_1 S_2)^{1/2}), in float64, with unbiased
 covariances (n - 1) as ``np.cov`` and the reference FVD code use. FVD is this distance on video
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from magvit.verdicts import Estimate
+from magvit.experiments.verdicts import Estimate
 
 
 def check_features(feats: np.ndarray, name: str = "features") -> np.ndarray:

@@ -2,7 +2,8 @@
 
 Frames are resized to 224 x 224 with TF1's *legacy* bilinear resize (``align_corners=False``, no
 half-pixel centres) and scaled to [-1, 1]; the feature is the 400-d logits, averaged over time by
-the model (spec Sec. 6, ``logits_mean``). TensorFlow is imported lazily, only here.
+the model (``logits_mean``, as the official ``videogvt/train_lib/frechet_distance.py``). TensorFlow is imported
+lazily, only here.
 
 Trust: a SavedModel is a TensorFlow program. Computing features runs the graph it contains, and graph ops
 can read and write files with this process's rights, so load it only from a source you trust. It is loaded
@@ -17,12 +18,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from einops import rearrange
 
-from magvit.video import check_video
+from magvit.data.video import check_video
 
 TFHUB_HANDLE = "https://tfhub.dev/deepmind/i3d-kinetics-400/1"
 I3D_SIZE = 224
@@ -36,9 +38,9 @@ OFFLINE_HELP = (
 )
 
 
-def preprocess(video: torch.Tensor):
+def preprocess(video: torch.Tensor) -> Any:
     """float [B, 3, T, H, W] in [0, 1] -> tf float32 [B, T, 224, 224, 3] in [-1, 1]."""
-    from magvit.lazy_tf import tensorflow
+    from magvit.infra.lazy_tf import tensorflow
 
     tf = tensorflow()
     check_video(video)
@@ -85,7 +87,7 @@ class I3DFeatures:
         self.batch_size = batch_size
         check_savedmodel(self.handle)
         try:
-            from magvit.lazy_tf import tensorflow
+            from magvit.infra.lazy_tf import tensorflow
 
             tensorflow()
             import tensorflow_hub as hub
@@ -110,7 +112,7 @@ class I3DFeatures:
 
 def write_tiny_i3d(path: str | os.PathLike, num_classes: int = 400) -> str:
     """A tiny SavedModel with the TF-Hub I3D's signature (for offline tests of the whole path)."""
-    from magvit.lazy_tf import tensorflow
+    from magvit.infra.lazy_tf import tensorflow
 
     tf = tensorflow()
 

@@ -1,4 +1,5 @@
-"""PSNR and SSIM per frame, averaged over frames and clips, on [0, 1] video (spec Sec. 6)."""
+"""PSNR and SSIM per frame, averaged over frames and clips, on [0, 1] video (paper Tab. 3; official
+image_quality_metrics.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from einops import rearrange
 
-from magvit.video import check_video
+from magvit.data.video import check_video
 
 LPIPS_NA = ("n/a (LPIPS weights unavailable: the lpips package needs torchvision, which does not "
             "install beside torch 2.13.0 here, and its backbone weights cannot be downloaded)")

@@ -1,4 +1,5 @@
-"""Inception Score from class posteriors with the usual split protocol (spec Sec. 6)."""
+"""Inception Score from class posteriors with the usual split protocol (official
+``videogvt/train_lib/inception_score.py``)."""
 
 from __future__ import annotations
 

@@ -19,13 +19,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from magvit import data
-from magvit.artifacts import ArtifactStore
-from magvit.checks import check_seed
 from magvit.config import DataConfig, EvaluatorConfig, Profile
 from magvit.data.probe import video_trunk, with_differences
+from magvit.data.video import check_video
+from magvit.infra.artifacts import ArtifactStore
+from magvit.infra.checks import check_seed
+from magvit.infra.train import compound_lr, fit, set_lr
 from magvit.metrics.frechet import FVDResult, fvd
-from magvit.train import compound_lr, fit, set_lr
-from magvit.video import check_video
 
 NUM_SPEEDS, NUM_DIRECTIONS = 3, 4
 

@@ -14,10 +14,10 @@ import torch.nn.functional as F
 from tqdm import tqdm  # text bars: tqdm.auto warns in a kernel without ipywidgets
 
 from magvit import data
+from magvit.data.video import check_video
 from magvit.metrics.frechet import fvd
 from magvit.metrics.image import gaussian_window
 from magvit.metrics.proxy import ProxyEvaluator
-from magvit.video import check_video
 
 CORRUPTIONS = ("noise", "blur", "freeze", "shuffle", "class_swap")
 LEVELS = (0.0, 0.25, 0.5, 0.75, 1.0)

@@ -1,0 +1,1 @@
+"""The paper's claims and tables: the claims registry, the verdict rules, one module per table or figure."""

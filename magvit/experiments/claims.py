@@ -1,0 +1,110 @@
+"""The registry of the paper's claims that the study judges: one :class:`Claim` per id, with its statement, the
+paper's evidence and numbers, the notebook that tests it and the rule that turns our numbers into a verdict.
+
+Every notebook writes its verdicts through :func:`verdict_row` / :func:`verdict_table`, so every
+``claims_*.csv`` has the same columns (:data:`COLUMNS`), and :func:`collect` is their union. The rules themselves
+are code in the experiment modules (``magvit.experiments.table6.decoding_claims``, ``table7.table7_claims``,
+``figure5.c8_verdict``), built on ``magvit.experiments.verdicts``; each claim's ``rule`` names that code and says
+what it does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from magvit.experiments.verdicts import VERDICTS
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of the paper: what it says, where the paper shows it, and how this study judges it."""
+
+    id: str
+    statement: str
+    evidence: str  # the paper's table / figure / section
+    paper: str  # the paper's numbers behind the claim ("" where the claim is qualitative)
+    notebook: str  # the notebook(s) of this study that test it
+    rule: str  # the verdict rule, with the function that applies it ("" while no notebook tests it yet)
+
+
+CLAIMS: dict[str, Claim] = {c.id: c for c in [
+    Claim("C1", "COMMIT (full) beats latent masking on FP and MT8", "Tab. 5",
+          "BAIR FVD: FP 48 vs 74, MT8 33 vs 151", "09_table5", ""),
+    Claim("C2", "COMMIT with Lmask alone is far worse; +Lrecons recovers most; +Lrefine is best", "Tab. 5",
+          "BAIR FP FVD 388 -> 51 -> 48; MT8 143 -> 53 -> 33", "09_table5", ""),
+    Claim("C3", "The multi-task model beats single-task models on the task average; single-task models are poor on "
+          "tasks unseen in training", "Tab. 4", "", "08_table4", ""),
+    Claim("C4", "The 3D-VQ reconstructs better than the 2D-VQ despite 4x more compression", "Tab. 7",
+          "UCF-101 recon FVD: MAGVIT 3D-VQ-B 127 vs MaskGIT 2D-VQ 240 (scratch)", "10_table7",
+          "table7.table7_claims: verdicts.beats_across_seeds(3D-VQ-B, 2D-VQ) on FVD (proxy), lower is better"),
+    Claim("C5", "Central inflation beats average inflation, which beats training from scratch", "Tab. 7",
+          "UCF-101 recon FVD, 3D-VQ-B: central 58 < average 103 < scratch 127", "10_table7",
+          "table7.table7_claims: verdicts.chain_across_seeds(central, average, scratch) on FVD (proxy)"),
+    Claim("C6", "The larger model beats the smaller one", "Tabs. 1, 2, 7",
+          "UCF-101 recon FVD: 3D-VQ-L 45 vs 3D-VQ-B 127 (scratch)", "06_table1, 07_table2_3, 10_table7",
+          "table7.table7_claims: verdicts.beats_across_seeds(3D-VQ-L, 3D-VQ-B) on FVD (proxy)"),
+    Claim("C7", "COMMIT decoding in 12 steps beats MaskGIT decoding and is at least as good as AR with 85x fewer "
+          "steps", "Tab. 6", "FVD 76 vs MaskGIT 3D-VQ 122, 2D-VQ 222, AR 91 (Tab. 6)", "05_decoding",
+          "table6.decoding_claims: verdicts.combine_pairs of COMMIT beats MaskGIT-3D, COMMIT beats MaskGIT-2D "
+          "(verdicts.beats) and COMMIT not worse than AR (table6.not_worse), on FVD (proxy)"),
+    Claim("C8", "Generation is about 60x faster than an AR transformer of the same size and two orders of magnitude "
+          "faster than diffusion", "Fig. 5", "AR 60x slower, diffusion ~100x slower; 37 fps on a V100",
+          "11_figure5",
+          "figure5.c8_verdict: each speed-up reproduced at >= half the paper's (AR 30x, diffusion 50x), partly when "
+          "COMMIT is faster by less, not reproduced when not faster; combined by verdicts.combine_pairs"),
+    Claim("C9", "The 3D-VQ's 4x shorter sequence makes the transformer faster", "Tab. 6",
+          "sequence 1024 vs 4096 (Tab. 6)", "05_decoding",
+          "table6.decoding_claims: verdicts.beats(MaskGIT-3D, MaskGIT-2D) on seconds per clip (spread over "
+          "batches)"),
+    Claim("C10", "Reflect padding gives more consistent tokens for the same content at different positions",
+          "Sec. 3.1", "", "10_table7",
+          "table7.table7_claims: verdicts.beats_across_seeds(reflect, zeros) on the share of equal tokens at a "
+          "one-token shift, higher is better"),
+    Claim("C11", "One model does all ten tasks", "Tab. 4, Fig. 6", "", "08_table4", ""),
+]}
+
+# the columns of every claims_*.csv (results.write_table adds the provenance columns after them)
+COLUMNS = ("claim", "statement", "paper", "ours", "verdict", "rule", "setting")
+
+
+def get(claim_id: str) -> Claim:
+    if claim_id not in CLAIMS:
+        raise KeyError(f"unknown claim {claim_id!r}; the registry has {', '.join(CLAIMS)}")
+    return CLAIMS[claim_id]
+
+
+def verdict_row(claim_id: str, ours: str, verdict: str, setting: str = "") -> dict[str, str]:
+    """One row of a claims table: the registry's statement, paper numbers and rule, with our numbers and verdict."""
+    if verdict not in VERDICTS:
+        raise ValueError(f"verdict must be one of {VERDICTS}, got {verdict!r}")
+    claim = get(claim_id)
+    return {"claim": claim.id, "statement": claim.statement, "paper": claim.paper, "ours": ours, "verdict": verdict,
+            "rule": claim.rule, "setting": setting}
+
+
+def verdict_table(rows: Iterable[dict[str, str]], setting: str | None = None) -> pd.DataFrame:
+    """Rows of :func:`verdict_row` as a DataFrame in the schema :data:`COLUMNS`; ``setting`` fills every row's."""
+    df = pd.DataFrame(list(rows), columns=list(COLUMNS))
+    if setting is not None:
+        df["setting"] = setting
+    return df
+
+
+def table() -> pd.DataFrame:
+    """The registry as a table (notebook 00)."""
+    return pd.DataFrame([(c.id, c.statement, c.evidence, c.paper, c.notebook, c.rule) for c in CLAIMS.values()],
+                        columns=["claim", "statement", "paper_evidence", "paper", "notebook", "rule"])
+
+
+def collect(folder: str | Path) -> pd.DataFrame:
+    """The union of every ``claims_*.csv`` in ``folder`` (a profile's results folder), in claim order."""
+    tables = [pd.read_csv(p) for p in sorted(Path(folder).glob("claims_*.csv"))]
+    if not tables:
+        return pd.DataFrame(columns=list(COLUMNS))
+    union = pd.concat(tables, ignore_index=True)
+    order = {cid: i for i, cid in enumerate(CLAIMS)}
+    return union.sort_values("claim", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)

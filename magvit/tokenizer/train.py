@@ -1,0 +1,262 @@
+"""Training the tokenizer: reconstruction + GAN (+ LeCam, R1) + quantizer losses (paper Sec. 3.1;
+official ``videogvt/train_lib/vqgan_train_lib.py``, ``videogvt/trainers/vqgan_trainer.py``).
+
+Generator loss = MSE(x, x^) + w_adv * softplus(-D(x^)) + w_perc * perceptual + quantizer losses.
+Discriminator loss = softplus(-D(x)) + softplus(D(x^)) + w_r1 * R1(x) + w_lecam * LeCam.
+G and D are updated simultaneously from one forward pass, adversarially from step 0 (paper: "trained
+stably with GAN loss from the beginning"). The generator's EMA weights are the tokenizer every later
+stage uses. The perceptual feature network is pluggable (``magvit.tokenizer.perceptual``): real weights from a
+path, else a small frame network trained on the stand-in data. ``cfg.init`` = "central" / "average"
+first trains the 2D-VQ of the same widths on frames (the paper's ImageNet model's role) and inflates it.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from magvit import data
+from magvit.config import Profile, TokenizerConfig
+from magvit.infra.artifacts import ArtifactStore
+from magvit.infra.checks import check_seed
+from magvit.infra.distributed import ChunkedKey, run_chunks, sync_gradients
+from magvit.infra.train import compound_lr, fit, set_lr
+from magvit.tokenizer.discriminator import Discriminator, LeCam
+from magvit.tokenizer.inflate import inflate_into
+from magvit.tokenizer.model import VQTokenizer, build_tokenizer
+from magvit.tokenizer.perceptual import PerceptualLoss, load_feature_network
+
+
+@dataclass(frozen=True)
+class TokenizerKey:
+    """What identifies a trained tokenizer: its config and the clips it was trained on."""
+
+    tokenizer: TokenizerConfig
+    num_frames: int
+    resolution: int
+
+
+def r1_penalty(discriminator: nn.Module, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """mean_b sum |dD(x)/dx|^2 on real inputs (no 1/2, every step, as the official code); and D(x)."""
+    # differentiate w.r.t. a non-leaf view of the input: same gradient, and torch's FLOP counter
+    # (benchmarks) cannot hook autograd.grad on a leaf
+    real = real.detach().requires_grad_(True) * 1.0
+    logits = discriminator(real)
+    (grad,) = torch.autograd.grad(logits.sum(), real, create_graph=True)
+    return grad.pow(2).flatten(1).sum(1).mean(), logits
+
+
+@torch.no_grad()
+def ema_update(ema: nn.Module, model: nn.Module, decay: float, step: int) -> None:
+    """Polyak averaging with the usual warm-up (decay grows as (1 + t) / (10 + t) up to ``decay``)."""
+    d = min(decay, (1 + step) / (10 + step))
+    for pe, pm in zip(ema.parameters(), model.parameters(), strict=True):
+        pe.lerp_(pm, 1 - d)
+    for be, bm in zip(ema.buffers(), model.buffers(), strict=True):
+        be.copy_(bm)
+
+
+def pretrained_2d(profile: Profile, cfg: TokenizerConfig, seed: int = 0,
+                  store: ArtifactStore | None = None) -> VQTokenizer:
+    """The 2D-VQ that initialises an inflated 3D-VQ (Tab. 7): same widths and steps, per-frame kernels,
+    trained on frames of all three benchmarks (the role ImageNet plays in the paper). Its discriminator
+    still sees clips; the 2D-VQ itself encodes every frame on its own."""
+    cfg_2d = replace(cfg, kind="vq2d", init="scratch", dataset="mix")
+    return get_tokenizer(profile, cfg_2d, seed, store)[0]
+
+
+@torch.no_grad()
+def recalibrate_batch_norm(tokenizer: VQTokenizer, batches: Iterable[torch.Tensor]) -> None:
+    """Recompute every BatchNorm's running mean and variance of ``tokenizer`` (e.g. its EMA weights) as the
+    plain average over ``batches`` of training clips [B, 3, T, H, W] (``torch.optim.swa_utils.update_bn``, with
+    the quantiser in eval mode: codes are looked up, never restarted). No-op without BatchNorm."""
+    norms = [m for m in tokenizer.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+        m.train()
+    tokenizer.quantizer.eval()
+    for video in batches:
+        ids = tokenizer.quantizer(tokenizer.encoder(tokenizer.to_input(video)))[1]
+        tokenizer.decoder(tokenizer.quantizer.lookup(ids))
+    for m, momentum in zip(norms, momenta, strict=True):
+        m.momentum = momentum
+    tokenizer.eval()
+
+
+def tokenizer_batch(cfg: TokenizerConfig, step: int, num_frames: int, resolution: int, seed: int,
+                    rows: range | None = None) -> torch.Tensor:
+    """The clips of one training step: ``cfg.dataset`` ("mix" = equal share of the three benchmarks); ``rows``:
+    only those rows of the step's batch, reading only their clips (a rank's chunk, ``magvit.infra.distributed``)."""
+    names = data.BENCHMARKS if cfg.dataset == "mix" else (cfg.dataset,)
+    if rows is None:
+        return data.mixed_batch(step, cfg.batch_size, num_frames, resolution, seed=seed, names=names)[0]
+    per = max(1, cfg.batch_size // len(names))  # mixed_batch's layout: per clips of each name, in order
+    wanted = [(names[r // per], step * per + r % per) for r in rows]
+    return torch.cat([data.get_batch(data.load(name, "train", num_frames, resolution, seed), [i])[0]
+                      for name, i in wanted])
+
+
+def global_batch_size(cfg: TokenizerConfig) -> int:
+    """Clips in one step's batch (``mixed_batch`` rounds ``batch_size`` down to a multiple of the names)."""
+    names = 3 if cfg.dataset == "mix" else 1
+    return max(1, cfg.batch_size // names) * names
+
+
+TrainStep = Callable[[torch.Tensor, int], dict[str, float]]
+
+
+def setup_training(profile: Profile, cfg: TokenizerConfig, seed: int = 0, store: ArtifactStore | None = None,
+                   ) -> tuple[dict[str, nn.Module], dict[str, torch.optim.Optimizer], TrainStep]:
+    """Models, optimisers and ``train_step(real [B, 3, T, H, W], step) -> logs`` of one tokenizer run
+    (the initialisation is seeded; ``cfg.init`` != "scratch" trains or loads the 2D-VQ first)."""
+    seed = check_seed(seed)  # before anything is drawn or trained
+    if not 0.0 <= cfg.adversarial_start <= 1.0:
+        raise ValueError(f"adversarial_start is a share of the steps in [0, 1], got {cfg.adversarial_start}")
+    dev = profile.device
+    if cfg.init not in ("scratch", "central", "average"):
+        raise ValueError(f"unknown init {cfg.init!r}; choose from scratch, central, average")
+    if cfg.init != "scratch" and cfg.kind != "magvit3d":
+        raise ValueError(f"inflation ({cfg.init}) initialises the MAGVIT 3D-VQ only, not {cfg.kind!r}")
+    state_2d = pretrained_2d(profile, cfg, seed, store).state_dict() if cfg.init != "scratch" else None
+    perceptual = (PerceptualLoss(load_feature_network(cfg.perceptual_network, profile, seed, store))
+                  if cfg.perceptual_weight > 0 else None)
+    torch.manual_seed(seed)
+    generator = build_tokenizer(cfg, profile.data).to(dev)
+    if state_2d is not None:
+        inflate_into(generator, state_2d, cfg.init)
+    ema = copy.deepcopy(generator).requires_grad_(False)
+    disc = Discriminator(cfg, profile.data).to(dev)
+    lecam = LeCam().to(dev)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(cfg.discriminator_beta1, cfg.beta2))
+
+    def backward(real: torch.Tensor, step: int, scale: float = 1.0) -> dict[str, float]:
+        """Forward one (chunk of a) batch and accumulate ``scale`` x the G and D gradients; the logs carry the
+        chunk's mean D logits for LeCam (``_lecam_real``, ``_lecam_fake``)."""
+        recon, _, q_losses = generator(real)
+        gan = cfg.adversarial_weight > 0 and step >= cfg.adversarial_start * cfg.steps
+        # generator: reconstruction + non-saturating adversarial + perceptual + quantizer terms
+        recon_loss = F.mse_loss(recon, real)
+        adv = F.softplus(-disc(recon)).mean() if gan else recon.new_zeros(())
+        perc = perceptual(real, recon) if perceptual is not None else recon.new_zeros(())
+        g_loss = recon_loss + cfg.adversarial_weight * adv + cfg.perceptual_weight * perc + sum(q_losses.values())
+        # discriminator: BCE + R1 on reals (every r1_every steps, scaled up to match: lazy R1) + LeCam
+        if gan:
+            if step % cfg.r1_every == 0:
+                r1, logits_real = r1_penalty(disc, real)
+            else:
+                r1, logits_real = real.new_zeros(()), disc(real)
+            logits_fake = disc(recon.detach())
+            lecam_loss = lecam(logits_real, logits_fake)
+            d_loss = (F.softplus(-logits_real).mean() + F.softplus(logits_fake).mean()
+                      + cfg.r1_every * cfg.r1_weight * r1 + cfg.lecam_weight * lecam_loss)
+        (g_loss if scale == 1.0 else scale * g_loss).backward(inputs=list(generator.parameters()))
+        logs = {"loss": g_loss.item(), "recon": recon_loss.item(), "perceptual": perc.item(),
+                "adversarial": adv.item(), **{k: v.item() for k, v in q_losses.items()}}
+        if gan:
+            (d_loss if scale == 1.0 else scale * d_loss).backward(inputs=list(disc.parameters()))
+            logs.update({"disc": d_loss.item(), "r1": r1.item(), "lecam": lecam_loss.item(),
+                         "_lecam_real": logits_real.mean().item(), "_lecam_fake": logits_fake.mean().item()})
+        elif cfg.adversarial_weight > 0:  # before adversarial_start: nothing computed (a log needs every column)
+            logs.update({"disc": 0.0, "r1": 0.0, "lecam": 0.0})
+        return logs
+
+    def update(step: int, logs: dict[str, float]) -> dict[str, float]:
+        """Step G and D with the accumulated gradients, update LeCam's anchors and the EMA; return the logs
+        without the LeCam means."""
+        lr = compound_lr(step, cfg.lr, cfg.warmup_steps, cfg.steps)
+        set_lr(opt_g, lr)
+        set_lr(opt_d, lr)
+        opt_g.step()
+        if "_lecam_real" in logs:  # the GAN ran this step (from adversarial_start on)
+            opt_d.step()
+            lecam.update(torch.tensor(logs["_lecam_real"], device=dev), torch.tensor(logs["_lecam_fake"], device=dev))
+        ema_update(ema, generator, cfg.ema_decay, step)
+        opt_g.zero_grad()
+        opt_d.zero_grad()
+        return {k: v for k, v in logs.items() if not k.startswith("_")}
+
+    def train_step(real: torch.Tensor, step: int) -> dict[str, float]:
+        return update(step, backward(real, step))
+
+    train_step.backward, train_step.update = backward, update  # the chunked (data-parallel) step's two halves
+
+    modules = {"generator": generator, "ema": ema, "discriminator": disc, "lecam": lecam}
+    return modules, {"g": opt_g, "d": opt_d}, train_step
+
+
+def get_tokenizer(profile: Profile, cfg: TokenizerConfig | None = None, seed: int = 0,
+                  store: ArtifactStore | None = None) -> tuple[VQTokenizer, pd.DataFrame]:
+    """The trained tokenizer (EMA weights, eval mode) of ``cfg`` (default: the profile's), and its loss log."""
+    cfg = cfg or profile.tokenizer
+    key = TokenizerKey(cfg, profile.data.num_frames, profile.data.resolution)
+    modules, optimizers, train_step = setup_training(profile, cfg, seed, store)
+    frames, res, chunks = profile.data.num_frames, profile.data.resolution, profile.data_parallel.tokenizer_chunks
+    if chunks and cfg.codebook_restart_after:
+        raise ValueError("dead-code restarts (codebook_restart_after > 0) re-draw codes from the clips of one forward; "
+                         "under data parallelism each chunk would draw its own and the replicas would differ. Train "
+                         "chunked (Profile.data_parallel) with codebook_restart_after=0, the paper's")
+
+    def step_fn(step: int) -> dict[str, float]:
+        if chunks:  # data parallel (torchrun): this rank's chunks, gradients summed over the ranks
+            logs = run_chunks(seed, step, global_batch_size(cfg), chunks, lambda rows, scale: train_step.backward(
+                tokenizer_batch(cfg, step, frames, res, seed, rows).to(profile.device), step, scale),
+                buffer_modules=[modules["generator"]])
+            sync_gradients([*modules["generator"].parameters(), *modules["discriminator"].parameters()])
+            return train_step.update(step, logs)
+        return train_step(tokenizer_batch(cfg, step, frames, res, seed).to(profile.device), step)
+
+    key = ChunkedKey(key, chunks) if chunks else key
+
+    def finish() -> None:  # the EMA's own BatchNorm statistics, from the training clips after the last step
+        recalibrate_batch_norm(modules["ema"], (tokenizer_batch(cfg, cfg.steps + i, frames, res, seed).to(
+            profile.device) for i in range(cfg.bn_recalibration_batches)))
+
+    log = fit(f"tokenizer_{cfg.kind}", key, seed, modules, optimizers, step_fn, cfg.steps, store=store,
+              checkpoint_every=profile.checkpoint_every, device=profile.device, desc=f"tokenizer ({cfg.kind})",
+              finish=finish if cfg.bn_recalibration_batches else None)
+    return modules["ema"].eval(), log
+
+
+@torch.no_grad()
+def reconstruct(tokenizer: VQTokenizer, video: torch.Tensor, batch_size: int = 32) -> torch.Tensor:
+    """encode -> decode -> clip to [0, 1], in batches (for evaluation)."""
+    out = [tokenizer.decode(tokenizer.encode(video[i:i + batch_size])).clamp(0, 1)
+           for i in range(0, video.shape[0], batch_size)]
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def reference_reconstructions(video: torch.Tensor, train_mean: torch.Tensor,
+                              block: tuple[int, int, int]) -> dict[str, torch.Tensor]:
+    """Trivial "reconstructions" of ``video`` [B, 3, T, H, W] to read a tokenizer's numbers against.
+
+    - ``train mean colour``: every pixel set to ``train_mean`` [3] (the per-channel mean of training clips):
+      no information about the clip at all; an MSE at this level means the tokenizer learned nothing;
+    - ``clip mean colour``: each clip's own per-channel mean (3 numbers per clip);
+    - ``block mean``: the mean over each ``block`` = (t, h, w) supervoxel, i.e. one RGB value per token
+      position of a tokenizer with that compression (3 numbers per token, unquantised).
+    """
+    b, c, t, h, w = video.shape
+    pool = F.interpolate(F.avg_pool3d(video, block), size=(t, h, w), mode="nearest")
+    return {"train mean colour": train_mean.view(1, c, 1, 1, 1).expand_as(video),
+            "clip mean colour": video.mean((2, 3, 4), keepdim=True).expand_as(video),
+            f"block mean {block[0]}x{block[1]}x{block[2]}": pool}
+
+
+def codebook_usage(ids: torch.Tensor, codebook_size: int) -> dict[str, float]:
+    """Fraction of codes used and the perplexity of the code distribution over ``ids``."""
+    counts = torch.bincount(ids.flatten(), minlength=codebook_size).double()
+    p = counts / counts.sum()
+    entropy = -(p[p > 0] * p[p > 0].log()).sum()
+    return {"codes_used": float((counts > 0).float().mean()), "perplexity": float(entropy.exp())}
