@@ -51,13 +51,13 @@ from magvit.tokenizer.train import (
 
 TABLE = "diagnostics/tokenizer_learning_curves"
 
-# name -> (stage, TokenizerConfig overrides). The first row of each stage is the paper's design at the profile's
-# widths; the others change one thing at a time (or add one to the row above), as notebook 03 shows them.
 # The vq recipe the rows below build on (batch norm, [-1, 1], restarts, 1024 codes, no entropy term, beta1 0.9)
 _RECIPE = {"norm": "batch", "zero_centre": True, "codebook_restart_after": 20, "codebook_size": 1024,
            "entropy_weight": 0.0, "beta1": 0.9}
 _RECIPE_NAME = "batch norm, zero-centred, code restarts, 1024 codes, no entropy loss, Adam beta1 0.9"
 
+# name -> (stage, TokenizerConfig overrides). The first row of each stage is the paper's design at the profile's
+# widths; the others change one thing at a time (or add one to the row above), as notebook 03 shows them.
 ROWS: dict[str, tuple[str, dict]] = {
     "ae: plain 3-layer conv autoencoder": ("plain", {}),
     "ae: paper design": ("ae", {}),
