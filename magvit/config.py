@@ -167,6 +167,22 @@ class Figure5Config:
 
 
 @dataclass(frozen=True)
+class TablesConfig:
+    """Tables 1-5 (notebooks 06-09): the profile's L transformer and how each (model, task) is evaluated.
+
+    The profile's ``transformer`` is B. Paper: B = 12 x 768, L = 24 x 1024 (~3.6x the parameters of B); ``large``
+    keeps that ratio at the profile's scale. Every table model trains the B config's steps and batch, so that
+    models shared between tables (Table 6's COMMIT FP model is Table 2's B row and Table 5's full-COMMIT FP row)
+    are one cached artifact.
+    """
+
+    large: TransformerConfig = field(default_factory=lambda: TransformerConfig(num_layers=6, hidden=192, heads=4,
+                                                                               mlp=768))
+    eval_samples: int = 256  # generated clips per (model, task); FVD (proxy) against as many real clips
+    fvd_groups: int = 4  # the official code's FVD: mean +- std over this many disjoint groups of samples
+
+
+@dataclass(frozen=True)
 class DataParallelConfig:
     """How a step's global batch is cut for data-parallel training (``magvit.infra.distributed``, torchrun).
 
@@ -196,3 +212,4 @@ class Profile:
     checkpoint_every: int = 200
     data_parallel: DataParallelConfig = field(default_factory=DataParallelConfig)  # torchrun scale-out
     figure5: Figure5Config = field(default_factory=Figure5Config)  # notebook 11's timed sizes
+    tables: TablesConfig = field(default_factory=TablesConfig)  # notebooks 06-09 (Tables 1-5)

@@ -19,6 +19,7 @@ from magvit.config import (
     EvaluatorConfig,
     Figure5Config,
     Profile,
+    TablesConfig,
     TokenizerConfig,
     TransformerConfig,
 )
@@ -56,6 +57,9 @@ def smoke() -> Profile:
         checkpoint_every=4,
         figure5=Figure5Config(paper_size=False, resolutions=(32,), batches=(1, 2), predict_only=(), ar_points=2,
                               repeats=1, full_check=(0, 0)),
+        tables=TablesConfig(large=TransformerConfig(num_layers=2, hidden=32, heads=2, mlp=64, dropout=0.0, steps=6,
+                                                    batch_size=4, warmup_steps=2),
+                            eval_samples=16, fvd_groups=2),
     )
 
 
@@ -75,6 +79,10 @@ def cpu() -> Profile:
         evaluator=EvaluatorConfig(),
         eval=EvalConfig(num_samples=512, num_bootstrap=200, batch_size=64),
         seeds=(0, 1),
+        # L: 6 x 192 (3.4x the parameters of B = 4 x 128, as the paper's L is 3.6x its B)
+        tables=TablesConfig(large=TransformerConfig(num_layers=6, hidden=192, heads=4, mlp=768, dropout=0.0,
+                                                    batch_size=16, steps=300, warmup_steps=30),
+                            eval_samples=256),
     )
 
 
@@ -97,6 +105,8 @@ def gpu() -> Profile:
         eval=EvalConfig(num_samples=2048, num_bootstrap=500, batch_size=128),
         seeds=(0, 1, 2, 3),
         checkpoint_every=500,
+        tables=TablesConfig(large=TransformerConfig(num_layers=12, hidden=512, heads=8, mlp=2048, steps=5000,
+                                                    batch_size=64, lr=5e-4), eval_samples=1024),
     )
 
 
@@ -123,6 +133,10 @@ def paper() -> Profile:
         checkpoint_every=1000,
         # torchrun (magvit.infra.distributed): 16 chunks of 8 clips (16 per GPU needs ~97 GB in fp32, README), 8 of 32
         data_parallel=DataParallelConfig(tokenizer_chunks=16, transformer_chunks=8),
+        # MAGVIT-L (Sec. 4.1): 24 layers x 1024; FVD on 10k samples as the paper
+        tables=TablesConfig(large=TransformerConfig(num_layers=24, hidden=1024, heads=16, mlp=4096, steps=75_000,
+                                                    batch_size=256, lr=1e-4, warmup_steps=5000),
+                            eval_samples=10_000),
     )
 
 
