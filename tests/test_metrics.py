@@ -118,3 +118,21 @@ def test_fvd_interval_is_bias_corrected_at_the_noise_floor():
     assert 0.0 <= result.low <= result.value <= result.high
     estimate = result.estimate()
     assert estimate.low == result.low and estimate.high == result.high
+
+
+def test_fvd_groups_known_answer():
+    """Each group's fake features are its real ones shifted by a constant d_g: FD = |d_g|^2 exactly (equal
+    covariances), so the grouped FVD is the mean and population std of |d_g|^2."""
+    from magvit.metrics import fvd_groups
+
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(40, 3))
+    shifts = np.array([1.0, 2.0, 3.0, 4.0])
+    fake = real + np.repeat(shifts, 10)[:, None] * np.array([1.0, 0.0, 0.0])
+    mean, std = fvd_groups(real, fake, groups=4)
+    np.testing.assert_allclose(mean, np.mean(shifts**2), rtol=1e-6)
+    np.testing.assert_allclose(std, np.std(shifts**2), rtol=1e-6)
+    with pytest.raises(ValueError, match="pairs real and fake"):
+        fvd_groups(real, fake[:30], groups=4)
+    with pytest.raises(ValueError, match="cannot fill"):
+        fvd_groups(real[:6], fake[:6], groups=4)

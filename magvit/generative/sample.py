@@ -18,7 +18,7 @@ from magvit import data as video_data
 from magvit.data.video import check_video
 from magvit.generative.model import MaskedVideoModel
 from magvit.generative.tasks import is_class_conditional
-from magvit.metrics import ProxyEvaluator, proxy_fvd
+from magvit.metrics import ProxyEvaluator, fvd, fvd_groups, inception_score
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,9 @@ class Samples:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """FVD (proxy) with its bootstrap interval, and seconds per clip with its spread over batches."""
+    """FVD (proxy) with its bootstrap interval and as the official code reports it (mean +- std over disjoint
+    groups), IS (proxy) of the generated clips (mean +- std over 10 splits), and seconds per clip with its spread
+    over batches."""
 
     fvd: float
     fvd_low: float
@@ -49,6 +51,11 @@ class Evaluation:
     decode_steps: int
     seq_len: int
     num_samples: int
+    fvd_group_mean: float = float("nan")
+    fvd_group_std: float = float("nan")
+    fvd_groups: int = 0
+    is_proxy: float = float("nan")
+    is_proxy_std: float = float("nan")
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -82,12 +89,18 @@ def sample_clips(model: MaskedVideoModel, task: str, num_samples: int, batch_siz
 
 
 def evaluate(model: MaskedVideoModel, task: str, evaluator: ProxyEvaluator, num_samples: int, batch_size: int, *,
-             num_bootstrap: int = 200, seed: int = 0, method: str | None = None) -> tuple[Evaluation, Samples]:
+             num_bootstrap: int = 200, seed: int = 0, method: str | None = None,
+             groups: int = 4) -> tuple[Evaluation, Samples]:
     """FVD (proxy) of ``num_samples`` generated clips against the real held-out clips they were
-    conditioned on, with its bootstrap interval, and the wall time per clip (mean, and min/max over
-    batches as its spread); and the samples themselves, for figures."""
+    conditioned on, with its bootstrap interval and over ``groups`` disjoint groups (0: skip), IS (proxy)
+    of the generated clips, and the wall time per clip (mean, and min/max over batches as its spread);
+    and the samples themselves, for figures."""
     out = sample_clips(model, task, num_samples, batch_size, method=method, seed=seed)
-    est = proxy_fvd(evaluator, out.real, out.fake, num_bootstrap=num_bootstrap, seed=seed).estimate()
+    real_feats, fake_feats = evaluator.features(out.real), evaluator.features(out.fake)
+    est = fvd(real_feats, fake_feats, num_bootstrap=num_bootstrap, seed=seed).estimate()
+    group_mean, group_std = fvd_groups(real_feats, fake_feats, groups) if groups else (float("nan"), float("nan"))
+    is_mean, is_std = inception_score(evaluator.class_probs(out.fake), splits=min(10, num_samples))
     per_batch = out.seconds_per_clip_batches
     return Evaluation(float(est.value), float(est.low), float(est.high), out.seconds_per_clip, float(min(per_batch)),
-                      float(max(per_batch)), out.decode_steps, out.seq_len, num_samples), out
+                      float(max(per_batch)), out.decode_steps, out.seq_len, num_samples, group_mean, group_std,
+                      groups, float(is_mean), float(is_std)), out

@@ -111,3 +111,19 @@ def fvd(real_feats: np.ndarray, fake_feats: np.ndarray, num_bootstrap: int = 200
     low, high = np.quantile(draws, [alpha, 1 - alpha]) - bias
     low, high = max(0.0, min(float(low), value)), max(float(high), value)
     return FVDResult(value, low, high, len(real), len(fake), num_bootstrap)
+
+
+def fvd_groups(real_feats: np.ndarray, fake_feats: np.ndarray, groups: int = 4) -> tuple[float, float]:
+    """FVD as the official code reports it: the mean and standard deviation (ddof 0) of the Frechet distance over
+    ``groups`` disjoint, equal, consecutive groups of the paired samples (real i beside fake i; a remainder that
+    does not fill a group is left out). Official ``videogvt/train_lib/eval_utils.py``; Tab. 1-5 give "mean +- std"."""
+    real, fake = check_features(real_feats, "real_feats"), check_features(fake_feats, "fake_feats")
+    if groups < 1:
+        raise ValueError(f"groups must be >= 1, got {groups}")
+    if len(real) != len(fake):
+        raise ValueError(f"grouped FVD pairs real and fake samples: got {len(real)} real vs {len(fake)} fake")
+    size = len(real) // groups
+    if size < 2:
+        raise ValueError(f"{len(real)} samples cannot fill {groups} groups of at least 2")
+    values = [frechet_distance(real[g * size:(g + 1) * size], fake[g * size:(g + 1) * size]) for g in range(groups)]
+    return float(np.mean(values)), float(np.std(values))
