@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PROFILE ?= cpu
 SEED ?= 0
 
-.PHONY: reproduce test install install-test lint unit nbval notebooks bench clean-cache
+.PHONY: reproduce test install install-test lint unit nbval notebooks bench clean-cache readme lab
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -59,3 +59,12 @@ bench: install-test
 
 clean-cache:
 	rm -rf .cache/magvit
+
+# The README's results section, regenerated from results/claims.csv (tests/test_summary.py fails when they differ)
+readme: install
+	$(PY) -m magvit.experiments.summary --profile cpu --results results --readme README.md
+
+# JupyterLab on the notebooks with the project's kernel (the .venv's python3); the executed `cpu` copies, with their
+# outputs and figures in place, are in results/notebooks/
+lab: install
+	$(PY) -m jupyter lab --notebook-dir=. notebooks/

@@ -28,7 +28,7 @@ import zmq
 from jupyter_client.manager import AsyncKernelManager
 
 from magvit import profiles
-from magvit.experiments import claims
+from magvit.experiments import claims, summary
 from magvit.infra.artifacts import git_commit, utc_now
 from magvit.infra.atomic import atomic_write_text
 from magvit.infra.locks import file_lock
@@ -224,11 +224,12 @@ def run_study(profile: str, seed: int = 0, only: list[str] | None = None,
 
 
 def write_claims(folder: Path) -> Path | None:
-    """``claims.csv`` in a profile's results folder: the union of its ``claims_*.csv`` (``claims.collect``), in claim
-    order; nothing when no notebook has written verdicts yet."""
-    union = claims.collect(folder)
-    if union.empty:
+    """``claims.csv`` in a profile's results folder: the union of its ``claims_*.csv`` with every registered claim
+    (``summary.collect``: unjudged ones as "no result yet"), in claim order; nothing when no notebook has written
+    verdicts yet."""
+    if claims.collect(folder).empty:
         return None
+    union = summary.collect(folder)  # every registered claim: unjudged ones as "no result yet"
     path = folder / "claims.csv"
     atomic_write_text(path, union.to_csv(index=False))
     return path

@@ -92,4 +92,6 @@ def test_the_study_writes_the_union_as_claims_csv(tmp_path):
     table7 = claims.verdict_table([claims.verdict_row("C4", "y", REPRODUCED)])
     table7.to_csv(tmp_path / "claims_table7.csv", index=False)
     union = pd.read_csv(write_claims(tmp_path))
-    assert list(union["claim"]) == ["C4", "C7"] and list(union.columns) == list(claims.COLUMNS)
+    assert list(union["claim"]) == list(claims.CLAIMS) and list(union.columns) == list(claims.COLUMNS)
+    judged = union[union["verdict"] != "no result yet"]
+    assert list(judged["claim"]) == ["C4", "C7"] and list(judged["verdict"]) == [REPRODUCED, PARTLY]

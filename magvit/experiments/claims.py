@@ -68,7 +68,7 @@ CLAIMS: dict[str, Claim] = {c.id: c for c in [
 ]}
 
 # the columns of every claims_*.csv (results.write_table adds the provenance columns after them)
-COLUMNS = ("claim", "statement", "paper", "ours", "verdict", "rule", "setting")
+COLUMNS = ("claim", "benchmark", "statement", "paper", "ours", "verdict", "rule", "setting")
 
 
 def get(claim_id: str) -> Claim:
@@ -77,20 +77,25 @@ def get(claim_id: str) -> Claim:
     return CLAIMS[claim_id]
 
 
-def verdict_row(claim_id: str, ours: str, verdict: str, setting: str = "") -> dict[str, str]:
-    """One row of a claims table: the registry's statement, paper numbers and rule, with our numbers and verdict."""
+def verdict_row(claim_id: str, ours: str, verdict: str, setting: str = "", benchmark: str = "") -> dict[str, str]:
+    """One row of a claims table: the registry's statement, paper numbers and rule, with our numbers and verdict.
+    ``benchmark``: the stand-in the row was measured on (``pushbot``, ``shapes``, ``scenes``; ``-`` for speed)."""
     if verdict not in VERDICTS:
         raise ValueError(f"verdict must be one of {VERDICTS}, got {verdict!r}")
     claim = get(claim_id)
-    return {"claim": claim.id, "statement": claim.statement, "paper": claim.paper, "ours": ours, "verdict": verdict,
-            "rule": claim.rule, "setting": setting}
+    return {"claim": claim.id, "benchmark": benchmark, "statement": claim.statement, "paper": claim.paper,
+            "ours": ours, "verdict": verdict, "rule": claim.rule, "setting": setting}
 
 
-def verdict_table(rows: Iterable[dict[str, str]], setting: str | None = None) -> pd.DataFrame:
-    """Rows of :func:`verdict_row` as a DataFrame in the schema :data:`COLUMNS`; ``setting`` fills every row's."""
+def verdict_table(rows: Iterable[dict[str, str]], setting: str | None = None,
+                  benchmark: str | None = None) -> pd.DataFrame:
+    """Rows of :func:`verdict_row` as a DataFrame in the schema :data:`COLUMNS`; ``setting`` / ``benchmark`` fill
+    every row's."""
     df = pd.DataFrame(list(rows), columns=list(COLUMNS))
     if setting is not None:
         df["setting"] = setting
+    if benchmark is not None:
+        df["benchmark"] = benchmark
     return df
 
 

@@ -260,4 +260,4 @@ def c8_claims(table: pd.DataFrame, resolution: int, batch: int, num_frames: int,
                 f"{ratios['diffusion_over_commit']:.1f}x, COMMIT {fps:.2f} fps")
         rows.append(claims.verdict_row("C8", ours, c8_verdict(ratios),
                                        f"{setting}, {model} {resolution}x{resolution}, batch {batch}"))
-    return claims.verdict_table(rows)
+    return claims.verdict_table(rows, benchmark="-")

@@ -88,6 +88,8 @@ ROWS: dict[str, tuple[str, dict]] = {
     f"vq: {_RECIPE_NAME}, 2 res blocks": ("vq", {**_RECIPE, "num_res_blocks": 2}),
     f"vq: {_RECIPE_NAME}, batch 18": ("vq", {**_RECIPE, "batch_size": 18}),
     f"vq: {_RECIPE_NAME}, zero-init residual": ("vq", {**_RECIPE, "zero_init_residual": True}),
+    f"vq: {_RECIPE_NAME}, 64-dim codes": ("vq", {**_RECIPE, "embedding_dim": 64}),
+    f"vq: {_RECIPE_NAME}, 128-dim codes": ("vq", {**_RECIPE, "embedding_dim": 128}),
     "full: paper design": ("full", {}),
     f"full: {_RECIPE_NAME.replace('beta1 0.9', 'beta1 0.9 for G and D')}, GAN from half-way": (
         "full", {**_RECIPE, "discriminator_beta1": 0.9, "adversarial_start": 0.5}),

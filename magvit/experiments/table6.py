@@ -97,4 +97,4 @@ def decoding_claims(table: pd.DataFrame, setting: str = "") -> pd.DataFrame:
     c9_ours = (f"{seconds('maskgit_3d').value:.4f} s/clip at {rows.loc['maskgit_3d', 'seq_len']} tokens vs "
                f"{seconds('maskgit_2d').value:.4f} s/clip at {rows.loc['maskgit_2d', 'seq_len']} ({speed:.1f}x faster)")
     return claims.verdict_table([claims.verdict_row("C7", c7_ours, combine_pairs(parts)),
-                                 claims.verdict_row("C9", c9_ours, c9)], setting)
+                                 claims.verdict_row("C9", c9_ours, c9)], setting, benchmark="pushbot")

@@ -133,7 +133,7 @@ def table7_claims(table: pd.DataFrame, consistency: pd.DataFrame, setting: str =
 
     rows.append(claims.verdict_row("C10", f"share of equal tokens, reflect: {share(reflect)}; zeros: {share(zeros)}",
                                    beats_across_seeds(reflect, zeros, lower_is_better=False)))
-    return claims.verdict_table(rows, setting)
+    return claims.verdict_table(rows, setting, benchmark="shapes")
 
 
 def train_table7(profile: Profile, seed: int = 0, store: ArtifactStore | None = None,

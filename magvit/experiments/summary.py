@@ -1,0 +1,170 @@
+"""The study's verdict (notebook 12): every claim of the registry beside our verdicts, as a table, a figure, a
+computed narrative, and the README's results section (``make readme``).
+
+The input is the union of the notebooks' ``claims_*.csv`` of one profile (``claims.collect``); a claim that no
+notebook has judged yet appears as :data:`NO_RESULT`, never as a verdict.
+
+    python -m magvit.experiments.summary [--profile cpu] [--readme README.md]   # rewrite the README's block
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from magvit.experiments import claims
+from magvit.experiments.verdicts import NOT_REPRODUCED, NOT_TESTABLE, PARTLY, REPRODUCED
+
+NO_RESULT = "no result yet"
+COLOURS = {REPRODUCED: "#4c9a2a", PARTLY: "#e0b000", NOT_REPRODUCED: "#c0392b", NOT_TESTABLE: "#8a8a8a",
+           NO_RESULT: "#ffffff"}
+BEGIN, END = "<!-- claims:begin (make readme) -->", "<!-- claims:end -->"
+# the figure a reader should look at for each notebook's claims (file stem in <results>/figures)
+FIGURES = {"05_decoding": "05_table6_fvd", "10_table7": "10_table7_fvd", "11_figure5": "11_figure5",
+           "06_table1": "06_table1_fvd", "07_table2_3": "07_table2_fvd", "08_table4": "08_table4_fvd",
+           "09_table5": "09_table5_fvd"}
+# What this machine cannot test at all, and what it would take (the tables' stand-ins are stated per row)
+OUT_OF_REACH = [
+    ("FVD and IS on the real datasets (every table)", "UCF-101, BAIR, Kinetics-600 and SSv2 (no internet here), "
+     "the I3D weights of TF-Hub for FVD and the C3D weights for IS; the loaders exist (magvit.data.real, "
+     "magvit.metrics.i3d) and are tested on files in the same formats"),
+    ("LPIPS (Tab. 3)", "the AlexNet/VGG weights of the lpips package, which cannot be downloaded or installed here"),
+    ("The paper's scale (MAGVIT-B/L, 128x128, 10^5 steps)", "the `paper` profile on 8+ GPUs with torchrun "
+     "(README, Scale-out); here at most one GPU is lent now and then"),
+    ("Absolute numbers of the paper", "only orderings and ratios are comparable: our models are 10^2-10^3 times "
+     "smaller and see procedurally generated stand-ins, so FVD (proxy) is on another scale than FVD (I3D)"),
+]
+
+
+def collect(folder: str | Path) -> pd.DataFrame:
+    """Every registered claim with our verdict rows from ``folder``; claims with none get one :data:`NO_RESULT` row."""
+    ours = claims.collect(folder)
+    if "benchmark" not in ours.columns:  # claims_*.csv written before the schema had it
+        ours["benchmark"] = ""
+    text = [c for c in claims.COLUMNS if c in ours.columns]
+    ours[text] = ours[text].fillna("").astype(str)
+    missing = [cid for cid in claims.CLAIMS if cid not in set(ours["claim"])]
+    empty = [{**claims.verdict_row(cid, "", NOT_TESTABLE), "verdict": NO_RESULT} for cid in missing]
+    table = pd.concat([ours, pd.DataFrame(empty, columns=list(claims.COLUMNS))], ignore_index=True)
+    order = {cid: i for i, cid in enumerate(claims.CLAIMS)}
+    table = table.sort_values("claim", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+    return table[[c for c in claims.COLUMNS if c in table.columns]]
+
+
+def verdict_counts(table: pd.DataFrame) -> pd.Series:
+    """How many (claim, benchmark) rows got each verdict."""
+    return table["verdict"].value_counts().reindex([*COLOURS], fill_value=0)
+
+
+def matrix(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Claims x (profile, benchmark): the verdict of each cell ('' where that setting has no row)."""
+    cols = {}
+    for profile, table in tables.items():
+        for bench, rows in table.groupby(table["benchmark"].replace("", "-"), sort=True):
+            cols[f"{profile}: {bench}"] = rows.groupby("claim")["verdict"].agg(
+                lambda v: v.iloc[0] if v.nunique() == 1 else " / ".join(v))
+    out = pd.DataFrame(cols).reindex(list(claims.CLAIMS)).fillna("")
+    return out
+
+
+def matrix_figure(tables: dict[str, pd.DataFrame]) -> plt.Figure:
+    """The claims x settings matrix coloured by verdict (white: no result yet in that setting)."""
+    grid = matrix(tables)
+    fig, ax = plt.subplots(figsize=(1.6 + 1.9 * max(1, grid.shape[1]), 0.45 * len(grid) + 1.4))
+    for i, cid in enumerate(grid.index):
+        for j, col in enumerate(grid.columns):
+            verdict = grid.loc[cid, col]
+            colour = COLOURS.get(verdict, "#f5f5f5") if verdict else "#f5f5f5"
+            ax.add_patch(plt.Rectangle((j, i), 1, 1, facecolor=colour, edgecolor="white"))
+            ax.text(j + 0.5, i + 0.5, verdict.replace("not testable here", "not testable"), ha="center",
+                    va="center", fontsize=7, color="black" if colour in ("#e0b000", "#f5f5f5", "#ffffff") else "white")
+    ax.set_xlim(0, grid.shape[1])
+    ax.set_ylim(len(grid), 0)
+    ax.set_xticks([j + 0.5 for j in range(grid.shape[1])], grid.columns, rotation=20, ha="right", fontsize=8)
+    ax.set_yticks([i + 0.5 for i in range(len(grid))], grid.index, fontsize=8)
+    ax.set_title("claims x settings, coloured by verdict")
+    for side in ax.spines.values():
+        side.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def narrative(table: pd.DataFrame) -> str:
+    """One markdown paragraph per claim, computed from the rows: the paper's number, ours, the verdict."""
+    lines = []
+    for cid, rows in table.groupby("claim", sort=False):
+        claim = claims.get(cid)
+        head = f"- **{cid}** ({claim.evidence}) *{claim.statement}*. Paper: {claim.paper or 'qualitative'}."
+        if (rows["verdict"] == NO_RESULT).all():
+            lines.append(f"{head} No notebook has judged it yet ({claim.notebook}).")
+            continue
+        parts = [f"on {r.benchmark or '-'}: **{r.verdict}** ({r.ours})" for r in rows.itertuples()]
+        lines.append(f"{head} Ours " + "; ".join(parts) + ".")
+    return "\n".join(lines)
+
+
+def _link(notebook_ids: str, results_folder: str) -> str:
+    links = []
+    for nb in [n.strip() for n in notebook_ids.split(",") if n.strip()]:
+        links.append(f"[{nb}](notebooks/{nb}.ipynb)")
+        if nb in FIGURES:
+            links.append(f"[fig]({results_folder}/figures/{FIGURES[nb]}.png)")
+    return " ".join(links)
+
+
+def readme_table(table: pd.DataFrame, results_folder: str = "results") -> str:
+    """The README's results table: one row per (claim, benchmark), linked to its notebook and figure."""
+    out = ["| claim | stand-in | paper | ours | verdict | evidence |", "|---|---|---|---|---|---|"]
+    for r in table.itertuples():
+        claim = claims.get(r.claim)
+        ours = str(r.ours).replace("|", "/") if isinstance(r.ours, str) else ""
+        out.append(f"| {r.claim}: {claim.statement} | {r.benchmark or '-'} | {claim.paper or '-'} | {ours or '-'} | "
+                   f"{r.verdict} | {_link(claim.notebook, results_folder)} |")
+    return "\n".join(out)
+
+
+def readme_block(table: pd.DataFrame, profile: str, results_folder: str = "results") -> str:
+    """The text between the README's markers, generated from ``<results>/claims.csv``."""
+    counts = verdict_counts(table)
+    tally = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+    return (f"Generated by `make readme` from `{results_folder}/claims.csv` (profile `{profile}`; notebook 12 shows "
+            f"the same with its figure). {tally}.\n\n{readme_table(table, results_folder)}")
+
+
+def replace_block(text: str, block: str) -> str:
+    """``text`` with everything between :data:`BEGIN` and :data:`END` replaced by ``block``."""
+    if text.count(BEGIN) != 1 or text.count(END) != 1 or text.index(BEGIN) > text.index(END):
+        raise ValueError(f"the README needs exactly one {BEGIN!r} followed by one {END!r}")
+    head, rest = text.split(BEGIN)
+    _, tail = rest.split(END)
+    return f"{head}{BEGIN}\n{block}\n{END}{tail}"
+
+
+def current_block(text: str) -> str:
+    """What stands between the markers now (without the newlines next to them)."""
+    if BEGIN not in text or END not in text:
+        raise ValueError(f"the README has no {BEGIN!r} ... {END!r} block")
+    return text.split(BEGIN)[1].split(END)[0].strip("\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="cpu")
+    parser.add_argument("--results", default="results", help="the profile's results folder")
+    parser.add_argument("--readme", default="README.md")
+    args = parser.parse_args(argv)
+    claims_csv = Path(args.results) / "claims.csv"
+    if not claims_csv.exists():
+        raise SystemExit(f"{claims_csv} does not exist: run the study (make reproduce) or notebook 12 first")
+    table = pd.read_csv(claims_csv, keep_default_na=False)
+    readme = Path(args.readme)
+    readme.write_text(replace_block(readme.read_text(), readme_block(table, args.profile, args.results)))
+    print(f"{readme}: results block rewritten from {claims_csv} ({len(table)} rows)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,61 @@
+"""The study's verdict: every claim collected, the README's results block in step with results/claims.csv."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from magvit.experiments import claims, summary
+from magvit.experiments.verdicts import PARTLY, REPRODUCED
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _write(folder: Path, name: str, rows: list[dict], benchmark: str) -> None:
+    claims.verdict_table(rows, "a setting", benchmark=benchmark).to_csv(folder / f"claims_{name}.csv", index=False)
+
+
+def test_collect_lists_every_claim_and_marks_the_unjudged(tmp_path: Path) -> None:
+    _write(tmp_path, "table6", [claims.verdict_row("C7", "13.9 vs 14.4", PARTLY)], "pushbot")
+    _write(tmp_path, "table7", [claims.verdict_row("C6", "x", REPRODUCED)], "shapes")
+    _write(tmp_path, "table1", [claims.verdict_row("C6", "y", PARTLY)], "shapes")
+    table = summary.collect(tmp_path)
+    assert list(dict.fromkeys(table["claim"])) == list(claims.CLAIMS)  # every claim, in registry order
+    assert (table.loc[table["claim"] == "C7", "verdict"] == PARTLY).all()
+    assert (table.loc[table["claim"] == "C1", "verdict"] == summary.NO_RESULT).all()
+    assert len(table[table["claim"] == "C6"]) == 2
+    grid = summary.matrix({"cpu": table})
+    # two rows in one cell disagree: both shown, in file order (claims_table1 before claims_table7)
+    assert grid.loc["C6", "cpu: shapes"] == f"{PARTLY} / {REPRODUCED}"
+    assert grid.loc["C7", "cpu: pushbot"] == PARTLY and grid.loc["C7", "cpu: shapes"] == ""
+    counts = summary.verdict_counts(table)
+    assert counts[PARTLY] == 2 and counts[REPRODUCED] == 1 and counts[summary.NO_RESULT] == len(claims.CLAIMS) - 2
+
+
+def test_replace_block_rewrites_only_between_the_markers() -> None:
+    text = f"head\n{summary.BEGIN}\nold\n{summary.END}\ntail\n"
+    out = summary.replace_block(text, "new")
+    assert out == f"head\n{summary.BEGIN}\nnew\n{summary.END}\ntail\n"
+    assert summary.current_block(out) == "new"
+    with pytest.raises(ValueError, match="exactly one"):
+        summary.replace_block("no markers", "new")
+    with pytest.raises(ValueError, match="exactly one"):
+        summary.replace_block(text + summary.BEGIN, "new")
+
+
+def test_readme_results_block_matches_results_claims_csv() -> None:
+    """The README's results section is generated (`make readme`): it must say what results/claims.csv says."""
+    table = pd.read_csv(REPO / "results" / "claims.csv", keep_default_na=False)
+    expected = summary.readme_block(table, "cpu", "results")
+    actual = summary.current_block((REPO / "README.md").read_text())
+    assert actual == expected, "README.md's results block is stale: run `make readme`"
+
+
+def test_readme_rows_link_each_claims_notebook() -> None:
+    table = summary.collect(REPO / "results")
+    block = summary.readme_table(table)
+    for cid in claims.CLAIMS:
+        for nb in claims.get(cid).notebook.split(","):
+            assert f"notebooks/{nb.strip()}.ipynb" in block
