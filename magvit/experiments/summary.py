@@ -17,6 +17,7 @@ import pandas as pd
 
 from magvit.experiments import claims
 from magvit.experiments.verdicts import NOT_REPRODUCED, NOT_TESTABLE, PARTLY, REPRODUCED
+from magvit.infra.paths import committed_results_dir
 
 NO_RESULT = "no result yet"
 COLOURS = {REPRODUCED: "#4c9a2a", PARTLY: "#e0b000", NOT_REPRODUCED: "#c0392b", NOT_TESTABLE: "#8a8a8a",
@@ -52,6 +53,17 @@ def collect(folder: str | Path) -> pd.DataFrame:
     order = {cid: i for i, cid in enumerate(claims.CLAIMS)}
     table = table.sort_values("claim", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
     return table[[c for c in claims.COLUMNS if c in table.columns]]
+
+
+def by_profile(profile: str, folder: str | Path, others: tuple[str, ...] = ("cpu", "gpu")) -> dict[str, pd.DataFrame]:
+    """``profile``'s claims from ``folder``, and beside them those of the ``others`` whose committed results folder
+    holds verdicts (e.g. the `gpu` run when a GPU was lent), for the side-by-side matrix."""
+    tables = {profile: collect(folder)}
+    for other in others:
+        path = committed_results_dir(other)
+        if other != profile and path.is_dir() and not claims.collect(path).empty:
+            tables[other] = collect(path)
+    return tables
 
 
 def verdict_counts(table: pd.DataFrame) -> pd.Series:

@@ -28,6 +28,12 @@ def results_dir(profile: str) -> Path:
     override = os.environ.get("MAGVIT_RESULTS")
     if override:
         return Path(override)
+    return committed_results_dir(profile)
+
+
+def committed_results_dir(profile: str) -> Path:
+    """Where the repository keeps ``profile``'s results, whatever ``$MAGVIT_RESULTS`` says (notebook 12 shows the
+    committed profiles side by side)."""
     if profile == COMMITTED_PROFILE:
         return REPO_ROOT / "results"
     return REPO_ROOT / "results" / (f"{profile}_run" if profile in RESERVED else profile)
