@@ -31,8 +31,9 @@ from tqdm.auto import tqdm
 from magvit import profiles
 from magvit.experiments.learning_curves import colour_error, plain_autoencoder
 from magvit.infra import results
+from magvit.tokenizer.evaluate import reference_reconstructions
 from magvit.tokenizer.magvit3d import Decoder, Encoder
-from magvit.tokenizer.train import reference_reconstructions, tokenizer_batch
+from magvit.tokenizer.train import tokenizer_batch
 
 
 def oracle_latent(video: torch.Tensor, block: tuple[int, int, int], dim: int) -> torch.Tensor:

@@ -11,9 +11,10 @@ from magvit import profiles
 from magvit.config import DataConfig, TokenizerConfig
 from magvit.infra.artifacts import ArtifactStore, ConfigMismatchError
 from magvit.tokenizer.discriminator import Discriminator, LeCam
+from magvit.tokenizer.evaluate import codebook_usage
 from magvit.tokenizer.inflate import inflate_into, inflate_kernel
 from magvit.tokenizer.model import build_tokenizer
-from magvit.tokenizer.train import TokenizerKey, codebook_usage, get_tokenizer
+from magvit.tokenizer.train import TokenizerKey, get_tokenizer
 
 SMALL = TokenizerConfig(filters=8, channel_multipliers=(1, 2, 2), codebook_size=32, embedding_dim=8,
                         discriminator_filters=8, discriminator_multipliers=(2, 2))
@@ -271,7 +272,7 @@ def test_table7_configs_and_claims():
 
 
 def test_reference_reconstructions_are_exact_where_they_should_be():
-    from magvit.tokenizer.train import reference_reconstructions
+    from magvit.tokenizer.evaluate import reference_reconstructions
 
     gen = torch.Generator().manual_seed(0)
     coarse = torch.rand(2, 3, 2, 3, 3, generator=gen)
@@ -315,8 +316,7 @@ def test_norm_switch_defaults_to_groupnorm_and_names_unknown_values():
 
 def test_reconstruction_quality_reuses_the_real_features_and_reports_psnr(tmp_path):
     from magvit.metrics import get_evaluator, proxy_fvd, psnr
-    from magvit.tokenizer.evaluate import held_out_set, reconstruction_quality
-    from magvit.tokenizer.train import reconstruct
+    from magvit.tokenizer.evaluate import held_out_set, reconstruct, reconstruction_quality
 
     p = profiles.get("smoke", device="cpu")
     evaluator = get_evaluator(p, store=ArtifactStore(tmp_path))

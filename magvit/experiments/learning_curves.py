@@ -39,15 +39,9 @@ from magvit.infra import results
 from magvit.infra.artifacts import git_commit
 from magvit.infra.paths import results_dir
 from magvit.infra.train import compound_lr, deterministic, set_lr
+from magvit.tokenizer.evaluate import codebook_usage, reference_reconstructions
 from magvit.tokenizer.model import build_tokenizer
-from magvit.tokenizer.train import (
-    codebook_usage,
-    ema_update,
-    recalibrate_batch_norm,
-    reference_reconstructions,
-    setup_training,
-    tokenizer_batch,
-)
+from magvit.tokenizer.train import ema_update, recalibrate_batch_norm, setup_training, tokenizer_batch
 
 TABLE = "diagnostics/tokenizer_learning_curves"
 

@@ -226,37 +226,3 @@ def get_tokenizer(profile: Profile, cfg: TokenizerConfig | None = None, seed: in
               checkpoint_every=profile.checkpoint_every, device=profile.device, desc=f"tokenizer ({cfg.kind})",
               finish=finish if cfg.bn_recalibration_batches else None)
     return modules["ema"].eval(), log
-
-
-@torch.no_grad()
-def reconstruct(tokenizer: VQTokenizer, video: torch.Tensor, batch_size: int = 32) -> torch.Tensor:
-    """encode -> decode -> clip to [0, 1], in batches (for evaluation)."""
-    out = [tokenizer.decode(tokenizer.encode(video[i:i + batch_size])).clamp(0, 1)
-           for i in range(0, video.shape[0], batch_size)]
-    return torch.cat(out)
-
-
-@torch.no_grad()
-def reference_reconstructions(video: torch.Tensor, train_mean: torch.Tensor,
-                              block: tuple[int, int, int]) -> dict[str, torch.Tensor]:
-    """Trivial "reconstructions" of ``video`` [B, 3, T, H, W] to read a tokenizer's numbers against.
-
-    - ``train mean colour``: every pixel set to ``train_mean`` [3] (the per-channel mean of training clips):
-      no information about the clip at all; an MSE at this level means the tokenizer learned nothing;
-    - ``clip mean colour``: each clip's own per-channel mean (3 numbers per clip);
-    - ``block mean``: the mean over each ``block`` = (t, h, w) supervoxel, i.e. one RGB value per token
-      position of a tokenizer with that compression (3 numbers per token, unquantised).
-    """
-    b, c, t, h, w = video.shape
-    pool = F.interpolate(F.avg_pool3d(video, block), size=(t, h, w), mode="nearest")
-    return {"train mean colour": train_mean.view(1, c, 1, 1, 1).expand_as(video),
-            "clip mean colour": video.mean((2, 3, 4), keepdim=True).expand_as(video),
-            f"block mean {block[0]}x{block[1]}x{block[2]}": pool}
-
-
-def codebook_usage(ids: torch.Tensor, codebook_size: int) -> dict[str, float]:
-    """Fraction of codes used and the perplexity of the code distribution over ``ids``."""
-    counts = torch.bincount(ids.flatten(), minlength=codebook_size).double()
-    p = counts / counts.sum()
-    entropy = -(p[p > 0] * p[p > 0].log()).sum()
-    return {"codes_used": float((counts > 0).float().mean()), "perplexity": float(entropy.exp())}
