@@ -84,6 +84,8 @@ ROWS: dict[str, tuple[str, dict]] = {
     f"vq: {_RECIPE_NAME}, zero-init residual": ("vq", {**_RECIPE, "zero_init_residual": True}),
     f"vq: {_RECIPE_NAME}, 64-dim codes": ("vq", {**_RECIPE, "embedding_dim": 64}),
     f"vq: {_RECIPE_NAME}, 128-dim codes": ("vq", {**_RECIPE, "embedding_dim": 128}),
+    f"vq: {_RECIPE_NAME}, BN recalibrated, 128-dim codes": ("vq", {**_RECIPE, "bn_recalibration_batches": 16,
+                                                                   "embedding_dim": 128}),
     "full: paper design": ("full", {}),
     f"full: {_RECIPE_NAME.replace('beta1 0.9', 'beta1 0.9 for G and D')}, GAN from half-way": (
         "full", {**_RECIPE, "discriminator_beta1": 0.9, "adversarial_start": 0.5}),
@@ -96,9 +98,10 @@ ROWS: dict[str, tuple[str, dict]] = {
 # The fields of the tokenizer's design (not of its budget) a row or profile may change
 DESIGN_FIELDS = ("norm", "output_norm", "latent_norm", "zero_centre", "codebook_restart_after", "entropy_weight",
                  "beta1", "discriminator_beta1", "adversarial_start", "zero_init_residual", "bn_recalibration_batches")
-# Every row starts from the paper's design at the profile's widths with 256 codes (the cpu profile's codebook when
-# the curves were first run); rows that say "1024 codes" set it.
+# Every row starts from the paper's design at the profile's widths with 256 codes of 32 dimensions (the cpu profile's
+# codebook when the curves were first run); rows that say "1024 codes" or "N-dim codes" set them.
 CURVE_CODEBOOK = 256
+CURVE_EMBEDDING_DIM = 32
 
 # The design fields a profile may change from the paper's tokenizer, with the paper's / official code's value and
 # why a profile changes it (the evidence: the learning curves above).
@@ -127,7 +130,7 @@ ADAPTATIONS: dict[str, tuple[object, str]] = {
 
 
 # The row of the shared tokenizer's recipe (``magvit.profiles.SCALE_ADAPTATIONS``; the cpu run is 900 steps long)
-RECIPE_ROW = f"vq: {_RECIPE_NAME}, BN recalibrated"
+RECIPE_ROW = f"vq: {_RECIPE_NAME}, BN recalibrated, 128-dim codes"
 
 # The rows notebook 03 shows (the benchmark script ran them at cpu; at smoke the notebook runs them itself).
 NOTEBOOK_ROWS = [
@@ -142,6 +145,7 @@ NOTEBOOK_ROWS = [
     "vq: batch norm, zero-centred, code restarts, 1024 codes, no entropy loss",
     "vq: batch norm, zero-centred, code restarts, 1024 codes, no entropy loss, Adam beta1 0.9",
     "vq: batch norm, zero-centred, code restarts, 1024 codes, no entropy loss, Adam beta1 0.9, BN recalibrated",
+    RECIPE_ROW,
     "full: batch norm, zero-centred, code restarts",
     "full: batch norm, zero-centred, code restarts, 1024 codes, no entropy loss, Adam beta1 0.9 for G and D, GAN "
     "from half-way",
@@ -168,9 +172,9 @@ def without_adaptations(cfg: TokenizerConfig) -> TokenizerConfig:
 
 
 def paper_design(cfg: TokenizerConfig) -> TokenizerConfig:
-    """``without_adaptations(cfg)`` with ``CURVE_CODEBOOK`` codes: what a row's overrides apply to, whatever the
-    profile's own tokenizer adapts."""
-    return replace(without_adaptations(cfg), codebook_size=CURVE_CODEBOOK)
+    """``without_adaptations(cfg)`` with ``CURVE_CODEBOOK`` codes of ``CURVE_EMBEDDING_DIM``: what a row's overrides
+    apply to, whatever the profile's own tokenizer adapts."""
+    return replace(without_adaptations(cfg), codebook_size=CURVE_CODEBOOK, embedding_dim=CURVE_EMBEDDING_DIM)
 
 
 def held_out(p: Profile, clips_per_benchmark: int, seed: int = 0) -> dict[str, torch.Tensor]:
