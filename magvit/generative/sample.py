@@ -39,7 +39,7 @@ class Samples:
 @dataclass(frozen=True)
 class Evaluation:
     """FVD (proxy) with its bootstrap interval and as the official code reports it (mean +- std over disjoint
-    groups), IS (proxy) of the generated clips (mean +- std over 10 splits), and seconds per clip with its spread
+    groups), IS (proxy) of the generated clips (mean +- std over the same groups), and seconds per clip with its spread
     over batches."""
 
     fvd: float
@@ -99,7 +99,9 @@ def evaluate(model: MaskedVideoModel, task: str, evaluator: ProxyEvaluator, num_
     real_feats, fake_feats = evaluator.features(out.real), evaluator.features(out.fake)
     est = fvd(real_feats, fake_feats, num_bootstrap=num_bootstrap, seed=seed).estimate()
     group_mean, group_std = fvd_groups(real_feats, fake_feats, groups) if groups else (float("nan"), float("nan"))
-    is_mean, is_std = inception_score(evaluator.class_probs(out.fake), splits=min(10, num_samples))
+    # IS over the same disjoint groups as the grouped FVD (the official code's repeats): 10 splits of a few hundred
+    # clips would cap each split's IS below the number of classes
+    is_mean, is_std = inception_score(evaluator.class_probs(out.fake), splits=groups or min(10, num_samples))
     per_batch = out.seconds_per_clip_batches
     return Evaluation(float(est.value), float(est.low), float(est.high), out.seconds_per_clip, float(min(per_batch)),
                       float(max(per_batch)), out.decode_steps, out.seq_len, num_samples, group_mean, group_std,
