@@ -72,6 +72,11 @@ METHODS = ("UNC", "FP", "MT")
 SIZES = ("B", "L")
 
 
+def ordered(benchmark: str) -> tuple[str, ...]:
+    """The benchmark's tasks in the paper's column order."""
+    return tuple(t for t in COLUMNS if t in BENCHMARK_TASKS[check_benchmark(benchmark)])
+
+
 def check_benchmark(benchmark: str) -> str:
     if benchmark not in BENCHMARK_TASKS:
         raise ValueError(f"unknown Table 4 benchmark {benchmark!r}; choose from {tuple(BENCHMARK_TASKS)}")
@@ -428,7 +433,7 @@ def paper_side_by_side(table: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame
     rows = []
     for (benchmark, method), part in table.groupby(["benchmark", "method"], sort=False):
         theirs = paper[paper.method == method]
-        for column in (*BENCHMARK_TASKS[benchmark], "average"):
+        for column in (*ordered(benchmark), "average"):
             paper_column = PAPER_AVERAGE[benchmark] if column == "average" else column
             shown = benchmark == "pushbot" or column in ("CG", "CFP", "average")  # the paper's SSv2 columns
             rows.append({"benchmark": f"{benchmark} ({PLAYS[benchmark]} stand-in)", "method": method, "task": column,
