@@ -17,7 +17,7 @@ def test_registry_is_complete():
     assert list(claims.CLAIMS) == [f"C{i}" for i in range(1, 12)]
     for cid, claim in claims.CLAIMS.items():
         assert claim.id == cid and claim.statement and claim.evidence and claim.notebook
-    tested = {"C4", "C5", "C6", "C7", "C8", "C9", "C10"}  # the claims a written notebook judges
+    tested = set(claims.CLAIMS)  # every claim has a notebook that judges it
     assert {cid for cid, c in claims.CLAIMS.items() if c.rule} == tested
     assert list(claims.table().columns[:3]) == ["claim", "statement", "paper_evidence"]
 
