@@ -44,25 +44,21 @@ from magvit.generative import tasks as task_registry
 from magvit.generative.decoding import DecodeResult, commit_decode, maskgit_decode
 from magvit.generative.model import GenerativeConfig, MaskedVideoModel
 from magvit.generative.sample import Evaluation, Samples
-from magvit.generative.tasks import MT8, Conditioned, condition_video, is_class_conditional, prepare_batch, prompt_id
+from magvit.generative.tasks import (
+    MT8,
+    MT10,
+    Conditioned,
+    condition_video,
+    is_class_conditional,
+    prepare_batch,
+    prompt_id,
+)
 from magvit.generative.train import get_transformer
 from magvit.infra.artifacts import ArtifactStore
 from magvit.infra.checks import check_seed
 from magvit.metrics import ProxyEvaluator, fvd, fvd_groups, inception_score
 
-UNC = "UNC"  # unconditional generation: the full-generation prompt, the UNCOND class, no condition
-
-
-def register_unconditional() -> None:
-    """Make ``UNC`` a task of ``magvit.generative.tasks`` (the full-generation prompt without a class and without a
-    condition region, as CG without its label). The registry lists CG, not the unconditional task of Tab. 4's UNC
-    rows; its region and padding functions already treat a task without a region as "no condition"."""
-    task_registry.TASK_INFO.setdefault(UNC, ("TASK_FULL_GENERATION", False, "unconditional generation"))
-
-
-register_unconditional()
-
-MT10 = MT8 + ("CG", "CFP")  # SSv2 multi-task: the eight BAIR tasks and the two class-conditional ones
+UNC = "UNC"  # unconditional generation (``magvit.generative.tasks``): the full-generation prompt, no class or condition
 BENCHMARK_TASKS: dict[str, tuple[str, ...]] = {"pushbot": MT8, "shapes": MT10}
 PLAYS = {"pushbot": "BAIR", "shapes": "SSv2"}
 # the paper's column order, and its average column per benchmark (results/paper/table4_multitask.csv)
@@ -371,18 +367,19 @@ def c3_parts(long: pd.DataFrame, benchmark: str, size: str = "B") -> tuple[list[
 def c3_claim(long: pd.DataFrame, required_seeds: int, setting: str = "") -> dict[str, str]:
     """C3 over every benchmark whose three B models are in ``long``: the parts' verdicts combined by
     ``verdicts.combine_pairs``, each capped at ``partly`` where fewer than ``required_seeds`` seeds were run."""
-    verdicts, texts = [], []
+    verdicts, texts, judged = [], [], []
     for benchmark in BENCHMARK_TASKS:
         part = long[(long.benchmark == benchmark) & (long["size"] == "B")]
         if set(part.method) != {f"MAGVIT-B-{m}" for m in METHODS}:
             continue
+        judged.append(benchmark)
         seeds = part.seed.nunique()
         parts, ours = c3_parts(long, benchmark)
         verdicts += [cap_to_seeds(v, seeds, required_seeds) for v in parts]
         texts.append(f"{ours} ({seeds} seed{'s' if seeds > 1 else ''}; parts: {', '.join(parts)})")
     if not verdicts:
         raise ValueError("C3 needs the UNC, FP and MT B models of at least one benchmark")
-    return claims.verdict_row("C3", " | ".join(texts), combine_pairs(verdicts), setting)
+    return claims.verdict_row("C3", " | ".join(texts), combine_pairs(verdicts), setting, benchmark=", ".join(judged))
 
 
 def c11_claim(long: pd.DataFrame, references: dict[str, Estimate], required_seeds: int, benchmark: str = "shapes",
@@ -407,7 +404,7 @@ def c11_claim(long: pd.DataFrame, references: dict[str, Estimate], required_seed
     won = sum(v in (REPRODUCED, PARTLY) for v in verdicts)
     ours = (f"{benchmark}, one MT model on {len(tasks)} tasks, FVD (proxy) vs the condition video as output; better on "
             f"{won} of {len(tasks)} ({seeds} seed{'s' if seeds > 1 else ''}): " + "; ".join(texts))
-    return claims.verdict_row("C11", ours, combine_pairs(verdicts), setting)
+    return claims.verdict_row("C11", ours, combine_pairs(verdicts), setting, benchmark=benchmark)
 
 
 def table4_claims(long: pd.DataFrame, references: dict[str, Estimate], required_seeds: int,

@@ -167,7 +167,7 @@ def c1_claim(long: pd.DataFrame, required_seeds: int, setting: str = "") -> dict
         verdict = cap_to_seeds(beats_across_seeds(full, latent), len(full), required_seeds)
         parts.append(verdict)
         texts.append(f"{column}: COMMIT {show(full)} vs latent masking {show(latent)} ({verdict})")
-    return claims.verdict_row("C1", "; ".join(texts), combine_pairs(parts), setting)
+    return claims.verdict_row("C1", "; ".join(texts), combine_pairs(parts), setting, benchmark="pushbot")
 
 
 def c2_claim(long: pd.DataFrame, required_seeds: int, setting: str = "") -> dict[str, str]:
@@ -186,7 +186,7 @@ def c2_claim(long: pd.DataFrame, required_seeds: int, setting: str = "") -> dict
                      f"(order {chain}; +L_recons recovers most: {most})")
     if not parts:
         raise ValueError("C2 needs the three COMMIT rows (mask, mask+recons, full) on at least one column")
-    return claims.verdict_row("C2", "; ".join(texts), combine_pairs(parts), setting)
+    return claims.verdict_row("C2", "; ".join(texts), combine_pairs(parts), setting, benchmark="pushbot")
 
 
 def table5_claims(long: pd.DataFrame, required_seeds: int, setting: str = "") -> pd.DataFrame:

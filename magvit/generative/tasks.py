@@ -49,6 +49,7 @@ from magvit.generative.transformer import Vocabulary
 
 TASKS = ("FP", "FI", "OPC", "OPV", "OPH", "OPD", "IPC", "IPD", "CG", "CFP")
 MT8 = ("FP", "FI", "OPH", "OPV", "OPC", "OPD", "IPC", "IPD")  # BAIR multi-task (no class tasks)
+MT10 = MT8 + ("CG", "CFP")  # SSv2 multi-task (Tab. 4): the eight BAIR tasks and the two class-conditional ones
 
 # task -> (prompt token, class-conditional, description)
 TASK_INFO: dict[str, tuple[str, bool, str]] = {
@@ -62,12 +63,15 @@ TASK_INFO: dict[str, tuple[str, bool, str]] = {
     "IPD": ("TASK_INPAINTING", False, "dynamic inpainting"),
     "CG": ("TASK_FULL_GENERATION", True, "class-conditional generation"),
     "CFP": ("TASK_FRAME_PREDICTION", True, "class-conditional frame prediction"),
+    # not one of the ten: the unconditional model of Tab. 4's UNC rows (CG's full-generation prompt, no class, no
+    # condition region; the region and padding functions treat a task without a region as "no condition")
+    "UNC": ("TASK_FULL_GENERATION", False, "unconditional generation"),
 }
 
 
 def check_task(name: str) -> str:
     if name not in TASK_INFO:
-        raise ValueError(f"unknown task {name!r}; the ten tasks are: {', '.join(TASKS)}")
+        raise ValueError(f"unknown task {name!r}; the ten tasks are: {', '.join(TASKS)} (and UNC, unconditional)")
     return name
 
 
