@@ -25,7 +25,8 @@ class CountingTokenizer(torch.nn.Module):
         return self.inner.encode(video)
 
 
-def test_memo_hits_only_on_identical_weights_and_input():
+def test_memo_hits_only_on_identical_weights_and_input(monkeypatch):
+    monkeypatch.setattr(token_memo, "DISK", False)  # the process level alone (the disk level: its own test)
     token_memo.clear()
     tok = CountingTokenizer().eval()
     t, r = tok.shape
@@ -52,6 +53,7 @@ def test_memo_hits_only_on_identical_weights_and_input():
 
 
 def test_memo_evicts_least_recently_used_beyond_its_budget(monkeypatch):
+    monkeypatch.setattr(token_memo, "DISK", False)
     token_memo.clear()
     tok = CountingTokenizer().eval()
     t, r = tok.shape
@@ -65,4 +67,27 @@ def test_memo_evicts_least_recently_used_beyond_its_budget(monkeypatch):
     assert tok.calls == 4
     token_memo.encode(tok, clips[2])  # still cached
     assert tok.calls == 4
+    token_memo.clear()
+
+
+def test_disk_level_survives_the_process_and_skips_training_mode(monkeypatch, tmp_path):
+    monkeypatch.setenv("MAGVIT_CACHE", str(tmp_path))
+    token_memo.clear()
+    tok = CountingTokenizer().eval()
+    t, r = tok.shape
+    video = torch.rand(2, 3, t, r, r, generator=torch.Generator().manual_seed(5))
+    first = token_memo.encode(tok, video)
+    files = list((tmp_path / "token_memo").rglob("*.pt"))
+    assert tok.calls == 1 and len(files) == 1 and torch.load(files[0]).dtype == torch.int16
+    token_memo.clear()  # a new process: only the disk remembers
+    again = token_memo.encode(tok, video)
+    assert tok.calls == 1 and torch.equal(again, first) and again.dtype == torch.int64
+    tok.train()  # batch statistics: never persisted
+    token_memo.encode(tok, video)
+    assert tok.calls == 2 and len(list((tmp_path / "token_memo").rglob("*.pt"))) == 1
+    monkeypatch.setattr(token_memo, "DISK", False)
+    token_memo.clear()
+    tok.eval()
+    token_memo.encode(tok, video)
+    assert tok.calls == 3
     token_memo.clear()

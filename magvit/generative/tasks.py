@@ -232,9 +232,10 @@ def prepare_batch(tokenizer: nn.Module, video: torch.Tensor, tasks: list[str] | 
         rows = [i for i, n in enumerate(tasks) if n == name]
         cond_video[rows] = condition_video(video[rows], name, cond_frames)
         pad[rows] = ispad(name, (t, h, w), tokenizer.latent_shape, cond_frames).to(video.device)
-    # one call for V and V~ (as the official trainer); memoised: several models train on the same batches
-    ids = token_memo.encode(tokenizer, torch.cat([video, cond_video]))  # [2B, t, h, w]
-    z, z_tilde = ids[:b].flatten(1), ids[b:].flatten(1)  # [B, N], (t, h, w) row-major
+    # V and V~ tokenised apart (the official trainer makes one call; in eval mode the ids are the same up to float
+    # ties), memoised: every model of a dataset shares V's ids, every model of its task set shares V~'s
+    z = token_memo.encode(tokenizer, video).flatten(1)  # [B, N], (t, h, w) row-major
+    z_tilde = token_memo.encode(tokenizer, cond_video).flatten(1)  # [B, N]
     if z.min() < 0 or z.max() >= vocab.codebook_size:
         raise ValueError(f"tokenizer returned ids outside [0, {vocab.codebook_size})")
     class_conditional = torch.tensor([is_class_conditional(n) for n in tasks], device=video.device)
