@@ -180,6 +180,23 @@ class TablesConfig:
                                                                                mlp=768))
     eval_samples: int = 256  # generated clips per (model, task); FVD (proxy) against as many real clips
     fvd_groups: int = 4  # the official code's FVD: mean +- std over this many disjoint groups of samples
+    # The budget of notebooks 06-09 (their notebook parameters of the same names override these; None there means
+    # the profile's). Defaults: the full design; a small profile cuts where no claim rests on the cut.
+    table1_train_fraction: float = 1.0  # training steps of Table 1's models relative to the B/L configs'
+    ar_seeds: int = 0  # training seeds of the AR baselines of Tables 1-2 (0: all of the profile's seeds)
+    eval_fraction: float = 1.0  # generated clips per (model, seed) in Tables 1-3, relative to eval_samples
+    table2_large: tuple[str, ...] = ("pushbot", "scenes")  # Table 2 benchmarks with an L model
+    scenes_train_fraction: float = 1.0  # training steps of Table 2's scenes models (pushbot's are shared: 1)
+    task_eval_fraction: float = 1.0  # generated clips per (model, task) in Tables 4-5, relative to eval_samples
+    shapes_seeds: int = 0  # training seeds of Table 4's shapes models (0: all)
+    shapes_single_task: bool = True  # Table 4's UNC and FP models on shapes too (C3's SSv2 half)
+    table4_large: tuple[str, ...] = ("pushbot", "shapes")  # Table 4 benchmarks with an L multi-task model
+    prefix_seeds: int = 0  # training seeds of Table 5's prefix-condition row (0: all)
+    mt8_loss_rows: bool = True  # Table 5's L_mask and L_mask + L_recons models on MT8 too (C2 on MT8)
+
+    def seeds(self, seeds: tuple[int, ...], count: int) -> tuple[int, ...]:
+        """The first ``count`` of ``seeds`` (0: all)."""
+        return tuple(seeds[:count]) if count else tuple(seeds)
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,9 @@ def smoke() -> Profile:
                               repeats=1, full_check=(0, 0)),
         tables=TablesConfig(large=TransformerConfig(num_layers=2, hidden=32, heads=2, mlp=64, dropout=0.0, steps=6,
                                                     batch_size=4, warmup_steps=2),
-                            eval_samples=16, fvd_groups=2),
+                            eval_samples=16, fvd_groups=2, table1_train_fraction=0.5, ar_seeds=1, eval_fraction=1.0,
+                            table2_large=(), task_eval_fraction=1.0, shapes_seeds=1, shapes_single_task=False,
+                            table4_large=(), prefix_seeds=1, mt8_loss_rows=False),
     )
 
 
@@ -82,10 +84,16 @@ def cpu() -> Profile:
         evaluator=EvaluatorConfig(),
         eval=EvalConfig(num_samples=512, num_bootstrap=200, batch_size=64),
         seeds=(0, 1),
-        # L: 6 x 192 (3.4x the parameters of B = 4 x 128, as the paper's L is 3.6x its B)
+        # L: 6 x 192 (3.4x the parameters of B = 4 x 128, as the paper's L is 3.6x its B). The budget of notebooks
+        # 06-09 (~10 min each at cpu): Table 1's models at half the steps (no other notebook shares them), AR
+        # baselines and the prefix row on one seed (no claim rests on them), L only in Table 1 (C6 is judged there
+        # and in Table 7 on two seeds), 128 clips per Table 1-3 row and 32 per Table 4-5 (model, task), shapes'
+        # Table 4 models on one seed, C2 on FP only
         tables=TablesConfig(large=TransformerConfig(num_layers=6, hidden=192, heads=4, mlp=768, dropout=0.0,
                                                     batch_size=16, steps=300, warmup_steps=30),
-                            eval_samples=256),
+                            eval_samples=256, table1_train_fraction=0.5, ar_seeds=1, eval_fraction=0.5,
+                            table2_large=(), scenes_train_fraction=0.5, task_eval_fraction=0.125, shapes_seeds=1,
+                            shapes_single_task=False, table4_large=(), prefix_seeds=1, mt8_loss_rows=False),
     )
 
 
