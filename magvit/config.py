@@ -125,9 +125,14 @@ class TransformerConfig:
 
 @dataclass(frozen=True)
 class EvaluatorConfig:
-    """The proxy evaluator: a compact 3D-CNN trained on the stand-in benchmarks (``magvit.metrics.proxy``)."""
+    """The proxy evaluator: a compact 3D-CNN trained on the stand-in benchmarks (``magvit.metrics.proxy``).
 
-    width: int = 32
+    ``width``: the trunk's first width (then 2x, 4x, 4x; mean + max pooled to 8 x width); ``feature_dim``: the FVD
+    (proxy) features, which must stay well below the number of evaluation samples; ``batch_size`` clips per step,
+    an equal share of each benchmark.
+    """
+
+    width: int = 24
     feature_dim: int = 64  # must stay well below the number of evaluation samples
     steps: int = 400
     batch_size: int = 32

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -17,6 +19,7 @@ from magvit.metrics import (
     psnr,
     ssim,
 )
+from magvit.metrics.image import GRAY_WEIGHTS, ssim_frames
 
 
 def test_frechet_closed_form_diagonal_gaussians():
@@ -91,18 +94,27 @@ def test_inception_score_bounds():
 
 
 def test_psnr_ssim_match_skimage():
+    """skimage's SSIM equals the official convention when told it: grayscale frames (the official weights),
+    ``gaussian_weights=True, sigma=1.5`` (its window then spans 11 px: truncate 3.5), ``use_sample_covariance=False``
+    (its default divides by N - 1), ``data_range=1``; its default is a 7 x 7 uniform window with sample covariance
+    and it filters the padded frame before cropping the border, which leaves the same valid map."""
     g = torch.Generator().manual_seed(0)
     a = torch.rand(2, 3, 3, 24, 20, generator=g)
     b = (a + 0.1 * torch.randn(a.shape, generator=g)).clamp(0, 1)
     frames_a = a.permute(0, 2, 3, 4, 1).reshape(-1, 24, 20, 3).double().numpy()
     frames_b = b.permute(0, 2, 3, 4, 1).reshape(-1, 24, 20, 3).double().numpy()
-    ref_ssim = np.mean([structural_similarity(x, y, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
-                                              data_range=1.0, channel_axis=-1)
+    gray = np.array(GRAY_WEIGHTS)
+    ref_ssim = np.mean([structural_similarity(x @ gray, y @ gray, gaussian_weights=True, sigma=1.5,
+                                              use_sample_covariance=False, data_range=1.0)
                         for x, y in zip(frames_a, frames_b, strict=True)])
     ref_psnr = np.mean([peak_signal_noise_ratio(x, y, data_range=1.0) for x, y in zip(frames_a, frames_b, strict=True)])
     assert ssim(a, b) == pytest.approx(ref_ssim, abs=1e-6)
     assert psnr(a, b) == pytest.approx(ref_psnr, abs=1e-6)
-    assert ssim(a, a) == pytest.approx(1.0) and 0.0 < ssim(a, b, grayscale=True) < 1.0
+    rgb_ssim = np.mean([structural_similarity(x, y, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                                              data_range=1.0, channel_axis=-1)
+                        for x, y in zip(frames_a, frames_b, strict=True)])
+    assert abs(ssim(a, b) - rgb_ssim) > 1e-3  # the old RGB convention is a different number
+    assert ssim(a, a) == pytest.approx(1.0) and 0.0 < ssim(a, b) < 1.0
     with pytest.raises(ValueError, match="differ in shape"):
         psnr(a, b[:1])
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
@@ -136,3 +148,37 @@ def test_fvd_groups_known_answer():
         fvd_groups(real, fake[:30], groups=4)
     with pytest.raises(ValueError, match="cannot fill"):
         fvd_groups(real[:6], fake[:6], groups=4)
+
+
+REFERENCE = Path(__file__).parent / "data" / "ssim_tf_reference.npz"
+
+
+@pytest.mark.parametrize("case", ["random", "structured", "small"])
+def test_ssim_equals_tf_image_ssim_on_grayscale_frames(case):
+    """The official BAIR SSIM (``ssim_tf``: rgb2gray, then ``tf.image.ssim``), computed by TensorFlow in
+    ``benchmarks/make_ssim_reference.py``: equal per frame within 1e-5."""
+    ref = np.load(REFERENCE)
+    a, b = (torch.from_numpy(ref[f"{case}_{k}"]).permute(0, 4, 1, 2, 3) for k in "ab")  # [N, T, H, W, 3] -> ours
+    expected = ref[f"{case}_ssim"]
+    got = ssim_frames(a, b).numpy()
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
+    assert ssim(a, b) == pytest.approx(float(expected.mean()), abs=1e-5)
+    assert ssim(b, a) == pytest.approx(ssim(a, b), abs=1e-12)  # symmetric
+
+
+def test_ssim_reference_spans_the_range():
+    """The reference is not all near 0: the structured pair sits well inside (0, 1), the random pair near 0."""
+    ref = np.load(REFERENCE)
+    assert 0.4 < ref["structured_ssim"].min() and ref["structured_ssim"].max() < 0.95
+    assert np.abs(ref["random_ssim"]).max() < 0.15
+
+
+def test_ssim_error_paths():
+    a = torch.rand(1, 3, 2, 10, 16)
+    with pytest.raises(ValueError, match="smaller than the 11x11"):
+        ssim(a, a)
+    with pytest.raises(ValueError, match="channels"):
+        ssim(torch.rand(1, 1, 2, 16, 16), torch.rand(1, 1, 2, 16, 16))
+    with pytest.raises(ValueError, match="differ in shape"):
+        ssim(torch.rand(1, 3, 2, 16, 16), torch.rand(1, 3, 3, 16, 16))

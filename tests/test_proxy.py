@@ -61,3 +61,107 @@ def test_monotonicity_rule():
     assert bool(mono.loc["a", "monotonic"]) and not bool(mono.loc["b", "monotonic"])
     assert mono.loc["a", "ratio_1_to_0"] == pytest.approx(3.0)
     assert validation.CORRUPTIONS == ("noise", "blur", "freeze", "shuffle", "class_swap")
+
+
+def test_motion_trunk_keeps_time_and_feature_width():
+    """Space is pooled 8x, time not at all; mean + max pooling gives 8 x width; the features are feature_dim wide."""
+    from magvit.config import EvaluatorConfig
+    from magvit.metrics.proxy import MeanMaxPool, ProxyNet, motion_trunk
+
+    trunk = motion_trunk(4)
+    x = torch.rand(2, 6, 7, 16, 16)
+    before_pool = trunk[:-1](x)
+    assert before_pool.shape == (2, 16, 7, 2, 2)  # 4 x width channels, all 7 time steps, 16 / 8 pixels
+    assert isinstance(trunk[-1], MeanMaxPool) and trunk(x).shape == (2, 32)
+    net = ProxyNet(EvaluatorConfig(width=4, feature_dim=12)).eval()
+    video = torch.rand(3, 3, 8, 16, 16)
+    out = net(video)
+    assert net.features(video).shape == (3, 12)
+    assert {k: tuple(v.shape) for k, v in out.items()} == {
+        "benchmark": (3, 3), "label": (3, data.num_classes("shapes")), "speed": (3, 3), "direction": (3, 4)}
+
+
+def test_max_pool_sees_a_small_moving_object():
+    """One 2x2 pixel square in an empty clip: a mean over (T, H, W) would shrink its response with the canvas,
+    the max half of the pooling does not."""
+    from magvit.metrics.proxy import MeanMaxPool
+
+    x = torch.zeros(1, 1, 4, 8, 8)
+    x[0, 0, 1, 2:4, 2:4] = 1.0
+    pooled = MeanMaxPool()(x)
+    assert pooled[0, 1] == 1.0 and pooled[0, 0] == pytest.approx(4 / 256)
+
+
+def test_class_head_fits_a_tiny_separable_case():
+    """Four classes that differ only in motion (a square moving right, left, down, up; its start random): the
+    net's class head fits them within a few dozen steps."""
+    from magvit.config import EvaluatorConfig
+    from magvit.metrics.proxy import ProxyNet
+
+    g = torch.Generator().manual_seed(0)
+    n, t, r = 32, 6, 16
+    labels = torch.arange(n) % 4
+    video = torch.zeros(n, 3, t, r, r)
+    moves = {0: (0, 1), 1: (0, -1), 2: (1, 0), 3: (-1, 0)}
+    for i in range(n):
+        dy, dx = moves[int(labels[i])]
+        y0, x0 = (int(v) for v in torch.randint(5, 9, (2,), generator=g))
+        colour = torch.rand(3, generator=g) * 0.5 + 0.5
+        for k in range(t):
+            y, x = y0 + dy * k, x0 + dx * k
+            video[i, :, k, y:y + 3, x:x + 3] = colour[:, None, None]
+    torch.manual_seed(0)
+    net = ProxyNet(EvaluatorConfig(width=4, feature_dim=16))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    for _ in range(40):
+        loss = torch.nn.functional.cross_entropy(net(video)["label"], labels)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    net.eval()
+    with torch.no_grad():
+        accuracy = (net(video)["label"].argmax(1) == labels).float().mean().item()
+    assert accuracy == 1.0
+
+
+def test_proxy_net_error_paths_and_key():
+    from dataclasses import replace
+
+    from magvit.config import EvaluatorConfig
+    from magvit.infra.artifacts import config_key
+    from magvit.metrics.proxy import ARCHITECTURE, ProxyKey, ProxyNet
+
+    with pytest.raises(ValueError, match="width"):
+        ProxyNet(EvaluatorConfig(width=0))
+    with pytest.raises(ValueError, match="feature_dim"):
+        ProxyNet(EvaluatorConfig(feature_dim=0))
+    net = ProxyNet(EvaluatorConfig(width=2, feature_dim=4))
+    with pytest.raises(ValueError, match="at least 2 frames"):
+        net.features(torch.rand(1, 3, 1, 16, 16))
+    with pytest.raises(ValueError, match="channels"):
+        net.features(torch.rand(1, 1, 4, 16, 16))
+    key = ProxyKey(EvaluatorConfig(), 16, 32)
+    assert key.architecture == ARCHITECTURE
+    assert config_key(key, 0) != config_key(replace(key, architecture="motion-v1"), 0)  # old weights never load
+
+
+def test_real_inception_scores_and_before_after():
+    import pandas as pd
+
+    from magvit.metrics.proxy import ProxyEvaluator, ProxyNet
+
+    p = profiles.get("smoke", device="cpu")
+    torch.manual_seed(0)
+    ev = ProxyEvaluator(ProxyNet(p.evaluator))  # untrained: the scores' bounds and layout do not need training
+    real = validation.real_inception_scores(ev, 4, p.data.resolution, 6)
+    assert list(real.benchmark) == list(data.BENCHMARKS)
+    assert ((real.is_proxy >= 1 - 1e-9) & (real.is_proxy <= real.classes)).all() and (real.splits == 6).all()
+    with pytest.raises(ValueError, match="at least 2"):
+        validation.real_inception_scores(ev, 4, p.data.resolution, 1)
+    acc = pd.DataFrame({"benchmark": ["shapes", "scenes"], "head": ["label", "direction"], "accuracy": [0.6, 0.5],
+                        "chance": [1 / 12, 0.25]})
+    table = validation.before_after(acc)
+    assert table.loc[0, "before"] == validation.BEFORE_ISSUE_14[("shapes", "label")]
+    assert table.loc[1, "change"] == pytest.approx(0.5 - validation.BEFORE_ISSUE_14[("scenes", "direction")])
+    with pytest.raises(ValueError, match="lacks columns"):
+        validation.before_after(acc.drop(columns="chance"))

@@ -1,11 +1,16 @@
 """The proxy evaluator: a compact 3D-CNN trained by the study on the stand-in benchmarks.
 
-It plays the role of the paper's I3D (FVD) and C3D (IS), which cannot be downloaded here. Heads:
-the benchmark identity (pushbot / shapes / scenes), the ``shapes`` class, and two motion attributes
-(speed and direction buckets). Its penultimate layer (``feature_dim`` wide, far below the sample
-counts of every profile so covariances are well estimated) gives "FVD (proxy)"; its ``shapes``
-class posterior gives "IS (proxy)". Trained once per profile and cached in the artifact store.
-The notebook 02 validates it before any table relies on it.
+It plays the role of the paper's I3D (FVD, Sec. 4.1; official ``videogvt/train_lib/frechet_distance.py``) and
+C3D (IS; ``train_lib/inception_score.py``), which cannot be downloaded here. Heads: the benchmark identity
+(pushbot / shapes / scenes), the ``shapes`` class, and two motion attributes (speed and direction buckets).
+Its penultimate layer (``feature_dim`` wide, far below the sample counts of every profile so covariances are
+well estimated) gives "FVD (proxy)"; its ``shapes`` class posterior gives "IS (proxy)". Trained once per
+profile and cached in the artifact store. Notebook 02 validates it before any table relies on it.
+
+The trunk (:func:`motion_trunk`) sees frames and frame differences, pools space only, so every layer keeps all
+15 time steps (the last one with temporal dilation 2: a receptive field of 11 frames), and ends with the mean
+*and* the maximum over (T, H, W): a ``shapes`` class is the motion pattern of one small object, which a mean over
+the whole clip dilutes, and a ``scenes`` direction is a camera pan, which the mean sees.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from torch import nn
 
 from magvit import data
 from magvit.config import DataConfig, EvaluatorConfig, Profile
-from magvit.data.probe import video_trunk, with_differences
+from magvit.data.probe import with_differences
 from magvit.data.video import check_video
 from magvit.infra.artifacts import ArtifactStore
 from magvit.infra.checks import check_seed
@@ -28,6 +33,9 @@ from magvit.infra.train import compound_lr, fit, set_lr
 from magvit.metrics.frechet import FVDResult, fvd
 
 NUM_SPEEDS, NUM_DIRECTIONS = 3, 4
+# the network's identity in the artifact key: bump it whenever ProxyNet changes, so the cached weights of an
+# older network are never loaded into a newer one ("v1": the probe's trunk, time pooled after two layers)
+ARCHITECTURE = "motion-v2"
 
 
 @dataclass(frozen=True)
@@ -37,13 +45,48 @@ class ProxyKey:
     evaluator: EvaluatorConfig
     num_frames: int
     resolution: int
+    architecture: str = ARCHITECTURE
+
+
+def _conv(c_in: int, c_out: int, dilation: tuple[int, int, int] = (1, 1, 1)) -> list[nn.Module]:
+    """3x3x3 convolution (no bias: BatchNorm follows), BatchNorm, ReLU; 'same' size."""
+    return [nn.Conv3d(c_in, c_out, 3, padding=dilation, dilation=dilation, bias=False), nn.BatchNorm3d(c_out),
+            nn.ReLU()]
+
+
+class MeanMaxPool(nn.Module):
+    """[B, C, T, H, W] -> [B, 2C]: mean and maximum over time and space."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([x.mean((2, 3, 4)), x.amax((2, 3, 4))], 1)
+
+
+def motion_trunk(width: int) -> nn.Sequential:
+    """Frames + differences [B, 6, T', H, W] -> [B, 8 * width].
+
+    Widths w, 2w, 4w, 4w; a 2x2 spatial max pool after each of the first three convolutions and none in time;
+    the fourth convolution dilates time by 2. BatchNorm makes it train in a few hundred steps.
+    """
+    if width < 1:
+        raise ValueError(f"width must be >= 1, got {width}")
+    return nn.Sequential(
+        *_conv(6, width), nn.MaxPool3d((1, 2, 2)),
+        *_conv(width, 2 * width), nn.MaxPool3d((1, 2, 2)),
+        *_conv(2 * width, 4 * width), nn.MaxPool3d((1, 2, 2)),
+        *_conv(4 * width, 4 * width, dilation=(2, 1, 1)),
+        MeanMaxPool(),
+    )
 
 
 class ProxyNet(nn.Module):
+    """The proxy evaluator's network: :func:`motion_trunk`, a ``feature_dim`` embedding (the FVD features), heads."""
+
     def __init__(self, cfg: EvaluatorConfig) -> None:
         super().__init__()
-        self.trunk = video_trunk(cfg.width)
-        self.embed = nn.Sequential(nn.Linear(2 * cfg.width, cfg.feature_dim), nn.ReLU())
+        if cfg.feature_dim < 1:
+            raise ValueError(f"feature_dim must be >= 1, got {cfg.feature_dim}")
+        self.trunk = motion_trunk(cfg.width)
+        self.embed = nn.Sequential(nn.Linear(8 * cfg.width, cfg.feature_dim), nn.ReLU())
         self.heads = nn.ModuleDict({
             "benchmark": nn.Linear(cfg.feature_dim, len(data.BENCHMARKS)),
             "label": nn.Linear(cfg.feature_dim, data.num_classes("shapes")),
@@ -53,6 +96,10 @@ class ProxyNet(nn.Module):
 
     def features(self, video: torch.Tensor) -> torch.Tensor:
         """video [B, 3, T, H, W] -> features [B, feature_dim]."""
+        check_video(video)
+        if video.shape[2] < 2:
+            raise ValueError(f"the proxy evaluator needs at least 2 frames (it sees differences), got "
+                             f"shape {tuple(video.shape)}")
         return self.embed(self.trunk(with_differences(video)))
 
     def forward(self, video: torch.Tensor) -> dict[str, torch.Tensor]:

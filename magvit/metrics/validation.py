@@ -2,7 +2,8 @@
 
 Each corruption has a level in [0, 1]; at level 0 the "fake" set is an independent real split, so
 the curve starts at the noise floor. The same Frechet distance on raw pooled pixels is computed
-beside it, to show what the learned features add.
+beside it, to show what the learned features add. Real clips' IS (proxy) is the ceiling of Table 1
+(paper Sec. 4.1: IS from a classifier's posterior, official ``videogvt/train_lib/inception_score.py``).
 """
 
 from __future__ import annotations
@@ -17,9 +18,21 @@ from magvit import data
 from magvit.data.video import check_video
 from magvit.metrics.frechet import fvd
 from magvit.metrics.image import gaussian_window
+from magvit.metrics.inception import inception_score
 from magvit.metrics.proxy import ProxyEvaluator
 
 CORRUPTIONS = ("noise", "blur", "freeze", "shuffle", "class_swap")
+# Held-out accuracy per head of the evaluator before issue 14 ("motion-v1": the data probe's trunk, time pooled
+# after its second layer, mean-pooled; width 32, 64 features, 400 steps of batch 32, lr 2e-3), at the cpu profile,
+# seed 0, on test clips 0-255 of each benchmark (results/metrics_proxy_accuracy.csv at git 32457499). Real
+# shapes clips scored IS (proxy) 1.72 (256 clips, 10 splits) on it.
+BEFORE_ISSUE_14 = {
+    ("pushbot", "benchmark"): 1.0, ("pushbot", "speed"): 0.754, ("pushbot", "direction"): 0.461,
+    ("shapes", "benchmark"): 0.977, ("shapes", "label"): 0.379, ("shapes", "speed"): 0.895,
+    ("shapes", "direction"): 0.586, ("scenes", "benchmark"): 0.977, ("scenes", "speed"): 0.516,
+    ("scenes", "direction"): 0.238,
+}
+BEFORE_ISSUE_14_REAL_IS = 1.72
 LEVELS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
@@ -128,4 +141,38 @@ def noise_floor(evaluator: ProxyEvaluator, num_frames: int, resolution: int, num
         result = fvd(evaluator.features(a), evaluator.features(b), num_bootstrap, seed)
         rows.append({"benchmark": name, "fvd_proxy": result.value, "low": result.low, "high": result.high,
                      "n": num_samples})
+    return pd.DataFrame(rows)
+
+
+def before_after(accuracy: pd.DataFrame) -> pd.DataFrame:
+    """The held-out accuracy table of :func:`magvit.metrics.heldout_accuracy` with the evaluator before issue 14
+    beside it (``before``; NaN where that head was not measured) and the change."""
+    missing = {"benchmark", "head", "accuracy", "chance"} - set(accuracy.columns)
+    if missing:
+        raise ValueError(f"accuracy table lacks columns {sorted(missing)}")
+    out = accuracy[["benchmark", "head", "chance"]].copy()
+    out["before"] = [BEFORE_ISSUE_14.get((b, h), np.nan) for b, h in zip(out.benchmark, out["head"], strict=True)]
+    out["after"] = accuracy["accuracy"].to_numpy()
+    out["change"] = out["after"] - out["before"]
+    return out
+
+
+def real_inception_scores(evaluator: ProxyEvaluator, num_frames: int, resolution: int, num_samples: int,
+                          seed: int = 0) -> pd.DataFrame:
+    """IS (proxy) of ``num_samples`` real test clips per benchmark, split as the tables split generated ones.
+
+    On ``shapes`` this is the ceiling of Table 1: a generator whose clips were indistinguishable from real ones
+    would score it (the maximum, the class count, needs every clip classified with certainty and the classes
+    equally frequent). ``pushbot`` and ``scenes`` have no classes: their scores show what the ``shapes`` posterior
+    does on clips outside its class set.
+    """
+    if num_samples < 2:
+        raise ValueError(f"IS needs at least 2 clips, got {num_samples}")
+    splits = min(10, num_samples)  # as magvit.generative.sample.evaluate
+    rows = []
+    for name in data.BENCHMARKS:
+        video, _ = data.get_batch(data.load(name, "test", num_frames, resolution, seed), range(num_samples))
+        mean, std = inception_score(evaluator.class_probs(video), splits=splits)
+        rows.append({"benchmark": name, "is_proxy": mean, "is_proxy_std": std, "clips": num_samples,
+                     "splits": splits, "classes": data.num_classes("shapes")})
     return pd.DataFrame(rows)
