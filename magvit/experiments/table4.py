@@ -43,7 +43,7 @@ from magvit.experiments.verdicts import (
 from magvit.generative import tasks as task_registry
 from magvit.generative.decoding import DecodeResult, commit_decode, maskgit_decode
 from magvit.generative.model import GenerativeConfig, MaskedVideoModel
-from magvit.generative.sample import Evaluation, Samples
+from magvit.generative.sample import Evaluation, Samples, score
 from magvit.generative.tasks import (
     MT8,
     MT10,
@@ -56,7 +56,7 @@ from magvit.generative.tasks import (
 from magvit.generative.train import get_transformer
 from magvit.infra.artifacts import ArtifactStore
 from magvit.infra.checks import check_seed
-from magvit.metrics import ProxyEvaluator, fvd, fvd_groups, inception_score
+from magvit.metrics import ProxyEvaluator, fvd
 
 UNC = "UNC"  # unconditional generation (``magvit.generative.tasks``): the full-generation prompt, no class or condition
 BENCHMARK_TASKS: dict[str, tuple[str, ...]] = {"pushbot": MT8, "shapes": MT10}
@@ -250,20 +250,6 @@ def cached_samples(model: MaskedVideoModel, model_seed: int, task: str, num_samp
     store.save("samples", key, 0, {"fake": to_uint8(out.fake), "steps": torch.tensor(out.decode_steps),
                                    "seconds_per_clip": torch.tensor(out.seconds_per_clip_batches)})
     return out
-
-
-def score(samples: Samples, evaluator: ProxyEvaluator, num_bootstrap: int, groups: int, seed: int = 0) -> Evaluation:
-    """The numbers of ``sample.evaluate`` from given samples: FVD (proxy) with its bootstrap interval and over
-    ``groups`` disjoint groups, IS (proxy), seconds per clip."""
-    real_feats, fake_feats = evaluator.features(samples.real), evaluator.features(samples.fake)
-    est = fvd(real_feats, fake_feats, num_bootstrap=num_bootstrap, seed=seed).estimate()
-    group_mean, group_std = fvd_groups(real_feats, fake_feats, groups) if groups else (float("nan"), float("nan"))
-    n = len(samples.fake)
-    is_mean, is_std = inception_score(evaluator.class_probs(samples.fake), splits=min(10, n))
-    per_batch = samples.seconds_per_clip_batches
-    return Evaluation(float(est.value), float(est.low), float(est.high), samples.seconds_per_clip,
-                      float(min(per_batch)), float(max(per_batch)), samples.decode_steps, samples.seq_len, n,
-                      group_mean, group_std, groups, float(is_mean), float(is_std))
 
 
 def evaluate_task(model: MaskedVideoModel, model_seed: int, task: str, evaluator: ProxyEvaluator, num_samples: int,

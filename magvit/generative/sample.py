@@ -88,21 +88,28 @@ def sample_clips(model: MaskedVideoModel, task: str, num_samples: int, batch_siz
     return Samples(torch.cat(reals), torch.cat(fakes), per_clip, forward_steps, model.transformer.seq_len)
 
 
+def score(samples: Samples, evaluator: ProxyEvaluator, num_bootstrap: int = 200, groups: int = 4,
+          seed: int = 0) -> Evaluation:
+    """The numbers of generated ``samples``: FVD (proxy) against the real clips they were conditioned on, with its
+    bootstrap interval and over ``groups`` disjoint groups (0: skip), IS (proxy) of the generated clips over the same
+    groups, and the wall time per clip (mean, and min/max over batches as its spread)."""
+    real_feats, fake_feats = evaluator.features(samples.real), evaluator.features(samples.fake)
+    est = fvd(real_feats, fake_feats, num_bootstrap=num_bootstrap, seed=seed).estimate()
+    group_mean, group_std = fvd_groups(real_feats, fake_feats, groups) if groups else (float("nan"), float("nan"))
+    n = len(samples.fake)
+    # IS over the same disjoint groups as the grouped FVD (the official code's repeats): 10 splits of a few hundred
+    # clips would cap each split's IS below the number of classes
+    is_mean, is_std = inception_score(evaluator.class_probs(samples.fake), splits=groups or min(10, n))
+    per_batch = samples.seconds_per_clip_batches
+    return Evaluation(float(est.value), float(est.low), float(est.high), samples.seconds_per_clip,
+                      float(min(per_batch)), float(max(per_batch)), samples.decode_steps, samples.seq_len, n,
+                      group_mean, group_std, groups, float(is_mean), float(is_std))
+
+
 def evaluate(model: MaskedVideoModel, task: str, evaluator: ProxyEvaluator, num_samples: int, batch_size: int, *,
              num_bootstrap: int = 200, seed: int = 0, method: str | None = None,
              groups: int = 4) -> tuple[Evaluation, Samples]:
-    """FVD (proxy) of ``num_samples`` generated clips against the real held-out clips they were
-    conditioned on, with its bootstrap interval and over ``groups`` disjoint groups (0: skip), IS (proxy)
-    of the generated clips, and the wall time per clip (mean, and min/max over batches as its spread);
-    and the samples themselves, for figures."""
+    """:func:`sample_clips` then :func:`score`: the numbers of ``num_samples`` clips generated for ``task``, and the
+    samples themselves, for figures."""
     out = sample_clips(model, task, num_samples, batch_size, method=method, seed=seed)
-    real_feats, fake_feats = evaluator.features(out.real), evaluator.features(out.fake)
-    est = fvd(real_feats, fake_feats, num_bootstrap=num_bootstrap, seed=seed).estimate()
-    group_mean, group_std = fvd_groups(real_feats, fake_feats, groups) if groups else (float("nan"), float("nan"))
-    # IS over the same disjoint groups as the grouped FVD (the official code's repeats): 10 splits of a few hundred
-    # clips would cap each split's IS below the number of classes
-    is_mean, is_std = inception_score(evaluator.class_probs(out.fake), splits=groups or min(10, num_samples))
-    per_batch = out.seconds_per_clip_batches
-    return Evaluation(float(est.value), float(est.low), float(est.high), out.seconds_per_clip, float(min(per_batch)),
-                      float(max(per_batch)), out.decode_steps, out.seq_len, num_samples, group_mean, group_std,
-                      groups, float(is_mean), float(is_std)), out
+    return score(out, evaluator, num_bootstrap, groups, seed), out
