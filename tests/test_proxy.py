@@ -153,9 +153,10 @@ def test_real_inception_scores_and_before_after():
     p = profiles.get("smoke", device="cpu")
     torch.manual_seed(0)
     ev = ProxyEvaluator(ProxyNet(p.evaluator))  # untrained: the scores' bounds and layout do not need training
-    real = validation.real_inception_scores(ev, 4, p.data.resolution, 6)
+    real = validation.real_inception_scores(ev, 4, p.data.resolution, 6, splits=3)
     assert list(real.benchmark) == list(data.BENCHMARKS)
-    assert ((real.is_proxy >= 1 - 1e-9) & (real.is_proxy <= real.classes)).all() and (real.splits == 6).all()
+    assert ((real.is_proxy >= 1 - 1e-9) & (real.is_proxy <= real.classes)).all() and (real.splits == 3).all()
+    assert (validation.real_inception_scores(ev, 4, p.data.resolution, 2).splits == 2).all()  # at most one per clip
     with pytest.raises(ValueError, match="at least 2"):
         validation.real_inception_scores(ev, 4, p.data.resolution, 1)
     acc = pd.DataFrame({"benchmark": ["shapes", "scenes"], "head": ["label", "direction"], "accuracy": [0.6, 0.5],

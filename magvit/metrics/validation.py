@@ -158,7 +158,7 @@ def before_after(accuracy: pd.DataFrame) -> pd.DataFrame:
 
 
 def real_inception_scores(evaluator: ProxyEvaluator, num_frames: int, resolution: int, num_samples: int,
-                          seed: int = 0) -> pd.DataFrame:
+                          seed: int = 0, splits: int = 4) -> pd.DataFrame:
     """IS (proxy) of ``num_samples`` real test clips per benchmark, split as the tables split generated ones.
 
     On ``shapes`` this is the ceiling of Table 1: a generator whose clips were indistinguishable from real ones
@@ -168,7 +168,7 @@ def real_inception_scores(evaluator: ProxyEvaluator, num_frames: int, resolution
     """
     if num_samples < 2:
         raise ValueError(f"IS needs at least 2 clips, got {num_samples}")
-    splits = min(10, num_samples)  # as magvit.generative.sample.evaluate
+    splits = min(splits, num_samples)  # the tables' groups, as magvit.generative.sample.score splits IS
     rows = []
     for name in data.BENCHMARKS:
         video, _ = data.get_batch(data.load(name, "test", num_frames, resolution, seed), range(num_samples))
