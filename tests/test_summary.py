@@ -59,3 +59,11 @@ def test_readme_rows_link_each_claims_notebook() -> None:
     for cid in claims.CLAIMS:
         for nb in claims.get(cid).notebook.split(","):
             assert f"notebooks/{nb.strip()}.ipynb" in block
+
+
+def test_every_figure_the_readme_links_is_one_its_notebook_saves():
+    """FIGURES names the file a notebook writes (``save_figure(fig, "<stem>")``): a renamed figure breaks the link."""
+    for notebook, stem in summary.FIGURES.items():
+        source = (REPO / "notebooks" / f"{notebook}.ipynb").read_text()
+        head = stem.rsplit("_", 1)[0]  # f"07_table2_{dataset}" saves 07_table2_pushbot
+        assert f'\\"{stem}\\"' in source or f"{head}_{{" in source, f"{notebook} saves no figure {stem!r}"

@@ -25,8 +25,8 @@ COLOURS = {REPRODUCED: "#4c9a2a", PARTLY: "#e0b000", NOT_REPRODUCED: "#c0392b", 
 BEGIN, END = "<!-- claims:begin (make readme) -->", "<!-- claims:end -->"
 # the figure a reader should look at for each notebook's claims (file stem in <results>/figures)
 FIGURES = {"05_decoding": "05_table6_fvd", "10_table7": "10_table7_fvd", "11_figure5": "11_figure5",
-           "06_table1": "06_table1_fvd", "07_table2_3": "07_table2_fvd", "08_table4": "08_table4_fvd",
-           "09_table5": "09_table5_fvd"}
+           "06_table1": "06_table1_fvd", "07_tables2_3": "07_table2_pushbot", "08_table4": "08_table4_average",
+           "09_table5": "09_table5_fp"}
 # What this machine cannot test at all, and what it would take (the tables' stand-ins are stated per row)
 OUT_OF_REACH = [
     ("FVD and IS on the real datasets (every table)", "UCF-101, BAIR, Kinetics-600 and SSv2 (no internet here), "
