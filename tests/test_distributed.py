@@ -3,6 +3,7 @@ smoke transformer to the weights one process gets with the same global batch; a 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import socket
@@ -36,6 +37,22 @@ def torchrun(store: Path, out: Path, **kwargs) -> subprocess.Popen:
            str(WORKER), str(store), str(out)]
     return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True, **kwargs)
+
+
+def wait_until_unlocked(store: Path, timeout: float = 120.0) -> None:
+    """Until every artifact lock in ``store`` is free: flock is released by the kernel only when its holder has
+    exited, which a SIGKILLed rank does not do at once on a loaded machine."""
+    deadline = time.monotonic() + timeout
+    for path in store.rglob("*.lock"):
+        with open(path, "a") as fh:
+            while True:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(fh, fcntl.LOCK_UN)
+                    break
+                except BlockingIOError:
+                    assert time.monotonic() < deadline, f"{path} still held {timeout:g} s after the kill"
+                    time.sleep(0.1)
 
 
 def run_to_end(proc: subprocess.Popen) -> str:
@@ -120,5 +137,6 @@ def test_killed_two_rank_run_resumes_to_the_same_weights(tmp_path, one_process):
     os.killpg(proc.pid, signal.SIGKILL)  # torchrun and both ranks, mid-training
     proc.wait()
     assert not (tmp_path / "out.pt").exists() and not list(store.glob("tokenizer_magvit3d/*.pt"))
+    wait_until_unlocked(store)  # the killed ranks are gone (in CI one held its lock while the resumed run started)
     run_to_end(torchrun(store, tmp_path / "out.pt", env=env()))
     assert_same_weights(one_process, torch.load(tmp_path / "out.pt", weights_only=False))
