@@ -198,6 +198,7 @@ class TablesConfig:
     table4_large: tuple[str, ...] = ("pushbot", "shapes")  # Table 4 benchmarks with an L multi-task model
     prefix_seeds: int = 0  # training seeds of Table 5's prefix-condition row (0: all)
     mt8_loss_rows: bool = True  # Table 5's L_mask and L_mask + L_recons models on MT8 too (C2 on MT8)
+    vq2d_steps_fraction: float = 1.0  # training steps of Table 6's 2D-VQ (notebook 05) relative to the tokenizer's
 
     def seeds(self, seeds: tuple[int, ...], count: int) -> tuple[int, ...]:
         """The first ``count`` of ``seeds`` (0: all)."""

@@ -66,21 +66,22 @@ def smoke() -> Profile:
 
 
 def cpu() -> Profile:
-    """The default: the whole study in about an hour on 2 CPU cores at 16 x 32 x 32."""
+    """The default: the whole study in under 2 hours on 2 CPU cores at 16 x 32 x 32."""
     return Profile(
         name="cpu",
         data=DataConfig(num_frames=16, resolution=32),
-        # the paper's 1024 codes (+0.7-0.9 dB over 256 in the learning curves); 900 steps: ~11 min on 2 cores
-        # (0.72 s a step without the GAN; 1.3 s with it). Table 7: 8 models x 2 seeds (+ a 2D-VQ to inflate per
-        # seed) of 80 steps: ~13 min, so that notebooks 03 + 10 fit 30 minutes
+        # the paper's 1024 codes (+0.7-0.9 dB over 256 in the learning curves); 900 steps: ~15 min on 2 cores
+        # (1.0 s a step with the GAN). Table 7: 8 models x 2 seeds (+ a 2D-VQ to inflate per seed) of 64 steps, so
+        # that notebooks 03 + 10 fit 30 minutes (at 80 steps they took 18.6 + 15.0 min)
         # codes of 128 dimensions (paper 256; the curves started at 32): at 300 steps +0.1 / +0.5 / +0.5 dB on
         # pushbot / shapes / scenes over 32 (64: +0.0 / +0.6 / +0.2), for no measurable time
-        tokenizer=TokenizerConfig(codebook_size=1024, embedding_dim=128, steps=900, table7_steps=80,
+        tokenizer=TokenizerConfig(codebook_size=1024, embedding_dim=128, steps=900, table7_steps=64,
                                   **SCALE_ADAPTATIONS),
         # dropout 0 (paper 0.1): a few hundred steps on never-repeating clips need no regulariser, and
         # attention dropout forces torch's slow attention path (2x slower at 258 tokens, 5x at 1026)
-        # 300 steps x batch 16 (~0.85 s/step): notebooks 04+05 train 4.25 such models and must fit 25 min
-        transformer=TransformerConfig(dropout=0.0, batch_size=16, steps=300, warmup_steps=30),
+        # 300 steps x batch 12 (was 16: the notebooks' measured times then summed to ~2 h 10 min, over the 2 h of
+        # the whole study; it trains ~30 transformers, ~2 min each at 16 with their tokens memoised)
+        transformer=TransformerConfig(dropout=0.0, batch_size=12, steps=300, warmup_steps=30),
         evaluator=EvaluatorConfig(),
         eval=EvalConfig(num_samples=512, num_bootstrap=200, batch_size=64),
         seeds=(0, 1),
@@ -90,10 +91,12 @@ def cpu() -> Profile:
         # and in Table 7 on two seeds), 128 clips per Table 1-3 row and 32 per Table 4-5 (model, task), shapes'
         # Table 4 models on one seed, C2 on FP only
         tables=TablesConfig(large=TransformerConfig(num_layers=6, hidden=192, heads=4, mlp=768, dropout=0.0,
-                                                    batch_size=16, steps=300, warmup_steps=30),
+                                                    batch_size=12, steps=300, warmup_steps=30),
                             eval_samples=256, table1_train_fraction=0.5, ar_seeds=1, eval_fraction=0.5,
                             table2_large=(), scenes_train_fraction=0.5, task_eval_fraction=0.125, shapes_seeds=1,
-                            shapes_single_task=False, table4_large=(), prefix_seeds=1, mt8_loss_rows=False),
+                            shapes_single_task=False, table4_large=(), prefix_seeds=1, mt8_loss_rows=False,
+                            # Table 6's 2D-VQ at 300 of the shared tokenizer's 900 steps (~11.5 min -> ~4)
+                            vq2d_steps_fraction=1 / 3),
     )
 
 

@@ -209,3 +209,69 @@ def test_cached_samples_are_reused_and_keyed_by_the_decoding(smoke_setup, monkey
     fp.cfg = replace(fp.cfg, transformer=replace(fp.cfg.transformer, decode_steps=3))  # unkeyed in the model key
     assert table4.sample_key(fp, 0, "OPV", 4, 2) != key
     assert table4.sample_key(fp, 1, "OPV", 4, 2) != table4.sample_key(fp, 0, "OPV", 4, 2)
+
+
+def test_condition_reference_passes_the_condition_through_the_tokenizer(monkeypatch):
+    """C11's bar is the condition video V~ encoded and decoded by the model's tokenizer: with an identity tokenizer
+    it is the raw V~'s FVD, with one that darkens every clip it is worse."""
+    from types import SimpleNamespace
+
+    real = torch.rand(16, 3, 4, 8, 8)
+    monkeypatch.setattr(table4, "real_clips", lambda cfg, n: (real[:n], torch.zeros(n, dtype=torch.long)))
+
+    class Evaluator:
+        def features(self, video: torch.Tensor) -> torch.Tensor:
+            return video.flatten(2).mean(2).double()  # per-channel means: enough to tell clips apart
+
+    class Tokenizer(torch.nn.Module):
+        def __init__(self, darken: bool) -> None:
+            super().__init__()
+            self.darken, self.anchor = darken, torch.nn.Parameter(torch.zeros(1))
+
+        def encode(self, video: torch.Tensor) -> torch.Tensor:
+            return video
+
+        def decode(self, z: torch.Tensor) -> torch.Tensor:
+            return 0.2 * z if self.darken else z
+
+    cfg = SimpleNamespace(cond_frames=1)  # real_clips is patched: the condition geometry is all it reads
+    given = condition_video(real, "FP", 1)
+    raw = table4.fvd(Evaluator().features(real), Evaluator().features(given), num_bootstrap=0).value
+    same = table4.condition_reference(SimpleNamespace(cfg=cfg, tokenizer=Tokenizer(False)), "FP", Evaluator(), 16, 0)
+    darkened = table4.condition_reference(SimpleNamespace(cfg=cfg, tokenizer=Tokenizer(True)), "FP", Evaluator(), 16, 0)
+    assert same.value == pytest.approx(raw)
+    assert darkened.value > 10 * same.value
+
+
+def test_tokenizer_floor_scores_the_real_clips_through_the_tokenizer():
+    """The floor of a table: the rows' real clips encoded and decoded, scored as if generated; an exact tokenizer
+    gives FVD ~0 and the PSNR cap, a lossy one a positive FVD; no timing columns (nothing was sampled)."""
+    from types import SimpleNamespace
+
+    from magvit.generative.sample import Samples, tokenizer_floor
+
+    class Evaluator:
+        def features(self, video: torch.Tensor) -> torch.Tensor:
+            return video.flatten(2).mean(2).double()
+
+        def class_probs(self, video: torch.Tensor) -> torch.Tensor:
+            return torch.full((len(video), 4), 0.25)
+
+    class Tokenizer(torch.nn.Module):
+        def __init__(self, gain: float) -> None:
+            super().__init__()
+            self.gain, self.anchor = gain, torch.nn.Parameter(torch.zeros(1))
+
+        def encode(self, video: torch.Tensor) -> torch.Tensor:
+            return video
+
+        def decode(self, z: torch.Tensor) -> torch.Tensor:
+            return self.gain * z
+
+    real = torch.rand(16, 3, 4, 8, 8)
+    samples = Samples(real, torch.rand_like(real), [0.1], 12, 32)
+    exact = tokenizer_floor(samples, SimpleNamespace(tokenizer=Tokenizer(1.0)), Evaluator(), 0, 4)
+    lossy = tokenizer_floor(samples, SimpleNamespace(tokenizer=Tokenizer(0.5)), Evaluator(), 0, 4)
+    assert abs(exact["fvd"]) < 1e-6 and exact["psnr"] == pytest.approx(100.0)
+    assert lossy["fvd"] > 1e-3 and lossy["psnr"] < 20
+    assert "s_per_clip" not in exact and exact["num_samples"] == 16

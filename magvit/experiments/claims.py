@@ -82,7 +82,8 @@ CLAIMS: dict[str, Claim] = {c.id: c for c in [
     Claim("C11", "One model does all ten tasks", "Tab. 4, Fig. 6",
           "SSv2 ten-task model: average FVD 43.4 (B), 27.3 (L); CG 94.7, CFP 59.3 (B)", "08_table4",
           "table4.c11_claim: for each of the ten shapes tasks, verdicts.beats_across_seeds of the MT model over the "
-          "condition video itself taken as the output (FVD (proxy)), combined by verdicts.combine_pairs"),
+          "condition video taken as the output, encoded and decoded by the same tokenizer (FVD (proxy)), combined by "
+          "verdicts.combine_pairs"),
 ]}
 
 # the columns of every claims_*.csv (results.write_table adds the provenance columns after them)

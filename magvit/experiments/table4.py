@@ -57,6 +57,7 @@ from magvit.generative.train import get_transformer
 from magvit.infra.artifacts import ArtifactStore
 from magvit.infra.checks import check_seed
 from magvit.metrics import ProxyEvaluator, fvd
+from magvit.tokenizer.evaluate import reconstruct
 
 UNC = "UNC"  # unconditional generation (``magvit.generative.tasks``): the full-generation prompt, no class or condition
 BENCHMARK_TASKS: dict[str, tuple[str, ...]] = {"pushbot": MT8, "shapes": MT10}
@@ -260,15 +261,23 @@ def evaluate_task(model: MaskedVideoModel, model_seed: int, task: str, evaluator
     return score(samples, evaluator, num_bootstrap, groups), samples
 
 
-def condition_reference(cfg: GenerativeConfig, task: str, evaluator: ProxyEvaluator, num_samples: int,
-                        num_bootstrap: int) -> Estimate:
-    """FVD (proxy) of the condition video V~ itself, taken as the output ("doing nothing": the given frames
-    repeated, the given region padded, black for CG), against the real clips: the bar a model must clear to be
-    said to do the task (C11)."""
-    real, _ = real_clips(cfg, num_samples)
+@torch.inference_mode()
+def condition_reference(model: MaskedVideoModel, task: str, evaluator: ProxyEvaluator, num_samples: int,
+                        num_bootstrap: int, batch_size: int = 32) -> Estimate:
+    """FVD (proxy) of the condition video V~ taken as the output ("doing nothing": the given frames repeated, the
+    given region padded, black for CG), passed through the model's tokenizer (encode -> decode), against the real
+    clips: the bar a model must clear to be said to do the task (C11).
+
+    Through the tokenizer, because every generated clip is a decoding of tokens: the raw V~ of an outpainting task
+    keeps most real pixels and scores below the tokenizer's own reconstruction floor, a bar no model can clear
+    (pushbot OPH: raw V~ 18 against a reconstruction floor of ~325 at ``cpu``), while "doing nothing" in the
+    model's token space is exactly the tokenised V~."""
+    real, _ = real_clips(model.cfg, num_samples)
     geometry = {"CG": UNC, "CFP": "FP"}.get(task, task)
-    given = condition_video(real, geometry, cfg.cond_frames)
-    est = fvd(evaluator.features(real), evaluator.features(given), num_bootstrap=num_bootstrap).estimate()
+    given = condition_video(real, geometry, model.cfg.cond_frames)
+    device = next(model.tokenizer.parameters()).device
+    through = reconstruct(model.tokenizer, given.to(device), batch_size).cpu()
+    est = fvd(evaluator.features(real), evaluator.features(through), num_bootstrap=num_bootstrap).estimate()
     return Estimate(float(est.value), float(est.low), float(est.high))
 
 
@@ -371,7 +380,8 @@ def c3_claim(long: pd.DataFrame, required_seeds: int, setting: str = "") -> dict
 def c11_claim(long: pd.DataFrame, references: dict[str, Estimate], required_seeds: int, benchmark: str = "shapes",
               setting: str = "") -> dict[str, str]:
     """C11: for each of the benchmark's tasks, ``verdicts.beats_across_seeds`` of the MT B model against the
-    condition video itself (``references[task]``, :func:`condition_reference`; the same for every seed), combined
+    condition video through the tokenizer (``references[task]``, :func:`condition_reference`; the same for every
+    seed), combined
     over the tasks by ``verdicts.combine_pairs`` and capped at ``partly`` on fewer than ``required_seeds`` seeds."""
     tasks = BENCHMARK_TASKS[check_benchmark(benchmark)]
     missing = [t for t in tasks if t not in references]
@@ -386,7 +396,7 @@ def c11_claim(long: pd.DataFrame, references: dict[str, Estimate], required_seed
         ours = task_estimates(long, benchmark, "MAGVIT-B-MT", (t,))
         verdict = beats_across_seeds(ours, [references[t]] * len(ours))
         verdicts.append(cap_to_seeds(verdict, seeds, required_seeds))
-        texts.append(f"{t} {show(ours)} vs V~ {references[t].value:.1f}: {verdict}")
+        texts.append(f"{t} {show(ours)} vs tokenised V~ {references[t].value:.1f}: {verdict}")
     won = sum(v in (REPRODUCED, PARTLY) for v in verdicts)
     ours = (f"{benchmark}, one MT model on {len(tasks)} tasks, FVD (proxy) vs the condition video as output; better on "
             f"{won} of {len(tasks)} ({seeds} seed{'s' if seeds > 1 else ''}): " + "; ".join(texts))
