@@ -132,25 +132,14 @@ def test_class_examples_in_class_order():
 
 
 @pytest.fixture(scope="module")
-def smoke_cg(tmp_path_factory):
+def smoke_cg(smoke_untrained):
     """The smoke profile with an untrained (seeded) tokenizer, and an AR CG model trained 2 steps on shapes."""
-    from magvit import profiles
     from magvit.generative import train as generative_train
-    from magvit.infra.artifacts import ArtifactStore
-    from magvit.tokenizer.model import build_tokenizer
 
-    def untrained_tokenizer(profile, cfg=None, seed=0, store=None):
-        torch.manual_seed(seed)
-        return build_tokenizer(cfg or profile.tokenizer, profile.data).eval(), None
-
-    patch = pytest.MonkeyPatch()
-    patch.setattr(generative_train, "get_tokenizer", untrained_tokenizer)
-    p = profiles.get("smoke", device="cpu")
-    store = ArtifactStore(tmp_path_factory.mktemp("cache"))
+    p, store = smoke_untrained
     model, _ = generative_train.get_transformer(p, "shapes", "CG", "ar", cfg=table1.size_config(p, "B", 0.34),
                                                 store=store)
-    yield p, model
-    patch.undo()
+    return p, model
 
 
 def test_ar_baseline_is_class_conditional(smoke_cg):

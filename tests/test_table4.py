@@ -137,20 +137,8 @@ def test_c11_beats_the_condition_video_on_every_task():
 # --- on smoke models (an untrained tokenizer: the transformer side without tokenizer training) -----------------------
 
 @pytest.fixture(scope="module")
-def smoke_setup(tmp_path_factory):
-    from magvit import profiles
-    from magvit.generative import train as generative_train
-    from magvit.infra.artifacts import ArtifactStore
-    from magvit.tokenizer.model import build_tokenizer
-
-    def untrained_tokenizer(profile, cfg=None, seed=0, store=None):
-        torch.manual_seed(seed)
-        return build_tokenizer(cfg or profile.tokenizer, profile.data).eval(), None
-
-    patch = pytest.MonkeyPatch()
-    patch.setattr(generative_train, "get_tokenizer", untrained_tokenizer)
-    yield profiles.get("smoke", device="cpu"), ArtifactStore(tmp_path_factory.mktemp("cache"))
-    patch.undo()
+def smoke_setup(smoke_untrained):
+    return smoke_untrained
 
 
 def test_shared_models_are_one_cached_artifact(smoke_setup):
