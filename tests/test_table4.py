@@ -199,6 +199,30 @@ def test_cached_samples_are_reused_and_keyed_by_the_decoding(smoke_setup, monkey
     assert table4.sample_key(fp, 1, "OPV", 4, 2) != table4.sample_key(fp, 0, "OPV", 4, 2)
 
 
+class MeanColourEvaluator:
+    """Per-channel means as features (enough to tell clips apart) and uniform class probabilities."""
+
+    def features(self, video: torch.Tensor) -> torch.Tensor:
+        return video.flatten(2).mean(2).double()
+
+    def class_probs(self, video: torch.Tensor) -> torch.Tensor:
+        return torch.full((len(video), 4), 0.25)
+
+
+class GainTokenizer(torch.nn.Module):
+    """Encodes to the video itself and decodes it times ``gain`` (1: an exact tokenizer)."""
+
+    def __init__(self, gain: float) -> None:
+        super().__init__()
+        self.gain, self.anchor = gain, torch.nn.Parameter(torch.zeros(1))  # a parameter: its device is read
+
+    def encode(self, video: torch.Tensor) -> torch.Tensor:
+        return video
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.gain * z
+
+
 def test_condition_reference_passes_the_condition_through_the_tokenizer(monkeypatch):
     """C11's bar is the condition video V~ encoded and decoded by the model's tokenizer: with an identity tokenizer
     it is the raw V~'s FVD, with one that darkens every clip it is worse."""
@@ -207,26 +231,13 @@ def test_condition_reference_passes_the_condition_through_the_tokenizer(monkeypa
     real = torch.rand(16, 3, 4, 8, 8)
     monkeypatch.setattr(table4, "real_clips", lambda cfg, n: (real[:n], torch.zeros(n, dtype=torch.long)))
 
-    class Evaluator:
-        def features(self, video: torch.Tensor) -> torch.Tensor:
-            return video.flatten(2).mean(2).double()  # per-channel means: enough to tell clips apart
-
-    class Tokenizer(torch.nn.Module):
-        def __init__(self, darken: bool) -> None:
-            super().__init__()
-            self.darken, self.anchor = darken, torch.nn.Parameter(torch.zeros(1))
-
-        def encode(self, video: torch.Tensor) -> torch.Tensor:
-            return video
-
-        def decode(self, z: torch.Tensor) -> torch.Tensor:
-            return 0.2 * z if self.darken else z
-
     cfg = SimpleNamespace(cond_frames=1)  # real_clips is patched: the condition geometry is all it reads
     given = condition_video(real, "FP", 1)
-    raw = table4.fvd(Evaluator().features(real), Evaluator().features(given), num_bootstrap=0).value
-    same = table4.condition_reference(SimpleNamespace(cfg=cfg, tokenizer=Tokenizer(False)), "FP", Evaluator(), 16, 0)
-    darkened = table4.condition_reference(SimpleNamespace(cfg=cfg, tokenizer=Tokenizer(True)), "FP", Evaluator(), 16, 0)
+    evaluator = MeanColourEvaluator()
+    raw = table4.fvd(evaluator.features(real), evaluator.features(given), num_bootstrap=0).value
+    same = table4.condition_reference(SimpleNamespace(cfg=cfg, tokenizer=GainTokenizer(1.0)), "FP", evaluator, 16, 0)
+    darkened = table4.condition_reference(SimpleNamespace(cfg=cfg, tokenizer=GainTokenizer(0.2)), "FP", evaluator, 16,
+                                          0)
     assert same.value == pytest.approx(raw)
     assert darkened.value > 10 * same.value
 
@@ -238,28 +249,10 @@ def test_tokenizer_floor_scores_the_real_clips_through_the_tokenizer():
 
     from magvit.generative.sample import Samples, tokenizer_floor
 
-    class Evaluator:
-        def features(self, video: torch.Tensor) -> torch.Tensor:
-            return video.flatten(2).mean(2).double()
-
-        def class_probs(self, video: torch.Tensor) -> torch.Tensor:
-            return torch.full((len(video), 4), 0.25)
-
-    class Tokenizer(torch.nn.Module):
-        def __init__(self, gain: float) -> None:
-            super().__init__()
-            self.gain, self.anchor = gain, torch.nn.Parameter(torch.zeros(1))
-
-        def encode(self, video: torch.Tensor) -> torch.Tensor:
-            return video
-
-        def decode(self, z: torch.Tensor) -> torch.Tensor:
-            return self.gain * z
-
     real = torch.rand(16, 3, 4, 8, 8)
     samples = Samples(real, torch.rand_like(real), [0.1], 12, 32)
-    exact = tokenizer_floor(samples, SimpleNamespace(tokenizer=Tokenizer(1.0)), Evaluator(), 0, 4)
-    lossy = tokenizer_floor(samples, SimpleNamespace(tokenizer=Tokenizer(0.5)), Evaluator(), 0, 4)
+    exact = tokenizer_floor(samples, SimpleNamespace(tokenizer=GainTokenizer(1.0)), MeanColourEvaluator(), 0, 4)
+    lossy = tokenizer_floor(samples, SimpleNamespace(tokenizer=GainTokenizer(0.5)), MeanColourEvaluator(), 0, 4)
     assert abs(exact["fvd"]) < 1e-6 and exact["psnr"] == pytest.approx(100.0)
     assert lossy["fvd"] > 1e-3 and lossy["psnr"] < 20
     assert "s_per_clip" not in exact and exact["num_samples"] == 16
