@@ -4,7 +4,8 @@
 
 1. One training step of the profile's tokenizer on random clips (generator forward + backward + Adam,
    discriminator forward + backward with R1 and LeCam, EMA), with model FLOPs counted by torch's FLOP
-   counter and MFU against the fp32 matmul peak measured here (notebook 00 measures the same peak).
+   counter and MFU against the hardware's fp32 peak (``magvit.infra.hardware.cpu_peak``: cores x clock x
+   vector FLOPs per cycle; notebook 00 states it) and, beside it, as a share of the fp32 matmul rate measured here.
    Variants: without the GAN (reconstruction + quantizer only), with lazy R1 (every 4th step), with
    the perceptual stand-in, and the larger resolution of the gpu profile for reference.
 2. Encode and decode clips per second (inference, batch 32).
@@ -23,11 +24,12 @@ import torch
 from magvit import profiles
 from magvit.config import Profile, TokenizerConfig
 from magvit.infra.artifacts import ArtifactStore
-from magvit.infra.hardware import best_time, count_flops, matmul_gflops, mfu
+from magvit.infra.hardware import best_time, count_flops, cpu_peak, matmul_gflops, mfu
 from magvit.tokenizer.train import setup_training
 
 
-def train_step_row(p: Profile, cfg: TokenizerConfig, name: str, repeats: int, peak: float, store) -> dict:
+def train_step_row(p: Profile, cfg: TokenizerConfig, name: str, repeats: int, peak: float, matmul: float,
+                   store) -> dict:
     _, _, train_step = setup_training(p, cfg, seed=0, store=store)
     real = torch.rand(cfg.batch_size, 3, p.data.num_frames, p.data.resolution, p.data.resolution)
     counter = iter(range(10**9))
@@ -41,7 +43,8 @@ def train_step_row(p: Profile, cfg: TokenizerConfig, name: str, repeats: int, pe
     return {"variant": name, "clips": f"{p.data.num_frames}x{p.data.resolution}x{p.data.resolution}",
             "batch": cfg.batch_size, "filters": cfg.filters, "s_per_step": round(seconds, 3),
             "GFLOP_per_step": round(flops / 1e9, 1), "GFLOP/s": round(flops / seconds / 1e9, 1),
-            "MFU_%": round(100 * mfu(flops, seconds, peak), 1)}
+            "MFU_%_of_hw_peak": round(100 * mfu(flops, seconds, peak), 1),
+            "%_of_matmul_rate": round(100 * mfu(flops, seconds, matmul), 1)}
 
 
 def throughput_row(p: Profile, cfg: TokenizerConfig, batch: int, repeats: int, store) -> dict:
@@ -63,21 +66,24 @@ def main() -> None:
     args = parser.parse_args()
     p = profiles.get(args.profile, device="cpu")
     store = ArtifactStore(tempfile.mkdtemp())  # the perceptual stand-in is trained here, not in the user's cache
-    peak = matmul_gflops()
-    print(f"profile {p.name}: torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"fp32 matmul peak {peak:.1f} GFLOP/s\n")
+    hardware, matmul = cpu_peak(cores=torch.get_num_threads()), matmul_gflops()
+    peak = hardware.gflops
+    print(f"profile {p.name}: torch {torch.__version__}, {torch.get_num_threads()} threads, hardware peak "
+          f"{peak:.0f} GFLOP/s ({hardware.assumption}), measured fp32 matmul {matmul:.1f} GFLOP/s\n")
     cfg = p.tokenizer
     rows = [
-        train_step_row(p, cfg, "profile (as trained)", args.repeats, peak, store),
-        train_step_row(p, replace(cfg, adversarial_weight=0.0), "no GAN (recon + VQ only)", args.repeats, peak, store),
+        train_step_row(p, cfg, "profile (as trained)", args.repeats, peak, matmul, store),
+        train_step_row(p, replace(cfg, adversarial_weight=0.0), "no GAN (recon + VQ only)", args.repeats, peak, matmul,
+                       store),
         train_step_row(p, replace(cfg, r1_every=4), "lazy R1 (every 4th step)", max(1, args.repeats // 2), peak,
-                       store),
+                       matmul, store),
         train_step_row(p, replace(cfg, perceptual_weight=0.1 if cfg.perceptual_weight == 0 else 0.0),
-                       "perceptual " + ("on" if cfg.perceptual_weight == 0 else "off"), args.repeats, peak, store),
-        train_step_row(p, replace(cfg, filters=2 * cfg.filters), "2x filters", max(1, args.repeats // 2), peak,
+                       "perceptual " + ("on" if cfg.perceptual_weight == 0 else "off"), args.repeats, peak, matmul,
                        store),
+        train_step_row(p, replace(cfg, filters=2 * cfg.filters), "2x filters", max(1, args.repeats // 2), peak,
+                       matmul, store),
     ]
-    print("training step (G + D with R1 and LeCam + EMA), MFU vs the measured matmul peak")
+    print("training step (G + D with R1 and LeCam + EMA), MFU vs the hardware peak and vs the measured matmul rate")
     print(pd.DataFrame(rows).to_string(index=False))
     print("\ninference throughput (EMA tokenizer, untrained weights: speed does not depend on them)")
     rows = [throughput_row(p, cfg, 32, args.repeats, store),
