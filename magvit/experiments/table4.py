@@ -275,8 +275,7 @@ def condition_reference(model: MaskedVideoModel, task: str, evaluator: ProxyEval
     real, _ = real_clips(model.cfg, num_samples)
     geometry = {"CG": UNC, "CFP": "FP"}.get(task, task)
     given = condition_video(real, geometry, model.cfg.cond_frames)
-    device = next(model.tokenizer.parameters()).device
-    through = reconstruct(model.tokenizer, given.to(device), batch_size).cpu()
+    through = reconstruct(model.tokenizer, given, batch_size)
     est = fvd(evaluator.features(real), evaluator.features(through), num_bootstrap=num_bootstrap).estimate()
     return Estimate(float(est.value), float(est.low), float(est.high))
 
@@ -381,8 +380,8 @@ def c11_claim(long: pd.DataFrame, references: dict[str, Estimate], required_seed
               setting: str = "") -> dict[str, str]:
     """C11: for each of the benchmark's tasks, ``verdicts.beats_across_seeds`` of the MT B model against the
     condition video through the tokenizer (``references[task]``, :func:`condition_reference`; the same for every
-    seed), combined
-    over the tasks by ``verdicts.combine_pairs`` and capped at ``partly`` on fewer than ``required_seeds`` seeds."""
+    seed), combined over the tasks by ``verdicts.combine_pairs`` and capped at ``partly`` on fewer than
+    ``required_seeds`` seeds."""
     tasks = BENCHMARK_TASKS[check_benchmark(benchmark)]
     missing = [t for t in tasks if t not in references]
     if missing:

@@ -119,8 +119,7 @@ def tokenizer_floor(samples: Samples, model: MaskedVideoModel, evaluator: ProxyE
     of those very clips (at ``cpu``, frame prediction scored 313 on pushbot and 82 on scenes against references of
     328 and 132). It is the tokenizer's reconstruction FVD (notebook 03) on exactly the clips of the row.
     """
-    device = next(model.tokenizer.parameters()).device
-    recon = reconstruct(model.tokenizer, samples.real.to(device)).cpu()
+    recon = reconstruct(model.tokenizer, samples.real)
     numbers = score(Samples(samples.real, recon, [float("nan")], 0, samples.seq_len), evaluator, num_bootstrap, groups,
                     seed).as_dict()
     untimed = ("s_per_clip", "s_low", "s_high", "decode_steps", "seq_len")  # nothing was sampled

@@ -19,8 +19,10 @@ from magvit.tokenizer.model import VQTokenizer
 
 @torch.no_grad()
 def reconstruct(tokenizer: VQTokenizer, video: torch.Tensor, batch_size: int = 32) -> torch.Tensor:
-    """encode -> decode -> clip to [0, 1], in batches (for evaluation)."""
-    out = [tokenizer.decode(tokenizer.encode(video[i:i + batch_size])).clamp(0, 1)
+    """encode -> decode -> clip to [0, 1], in batches (for evaluation), on the tokenizer's device; the result is on
+    ``video``'s device."""
+    device = next(tokenizer.parameters()).device
+    out = [tokenizer.decode(tokenizer.encode(video[i:i + batch_size].to(device))).clamp(0, 1).to(video.device)
            for i in range(0, video.shape[0], batch_size)]
     return torch.cat(out)
 
