@@ -58,84 +58,106 @@ def models(profile: Profile) -> list[tuple[Model, tuple[int, ...]]]:
     return out
 
 
-def best(fn: Callable[[], object], repeats: int) -> float:
-    """Best of ``repeats`` wall times of ``fn()`` (no warm-up: callers warm up at batch 1)."""
+def synchronize(device: str) -> None:
+    """Wait for the device's queued kernels (CUDA runs asynchronously: a host clock alone times the launches)."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def best(fn: Callable[[], object], repeats: int, device: str = "cpu") -> float:
+    """Best of ``repeats`` wall times of ``fn()`` on ``device`` (no warm-up: callers warm up at batch 1)."""
     times = []
     for _ in range(repeats):
+        synchronize(device)
         t0 = time.perf_counter()
         fn()
+        synchronize(device)
         times.append(time.perf_counter() - t0)
     return min(times)
 
 
-def _inputs(vocab: Vocabulary, batch: int, tokens: int, cond: int) -> tuple[torch.Tensor, ...]:
+def autocast(device: str, amp: torch.dtype | None) -> torch.autocast:
+    """Mixed precision for the timed region: ``amp`` (e.g. bf16) matmuls, or fp32 throughout when None."""
+    return torch.autocast(torch.device(device).type, dtype=amp, enabled=amp is not None)
+
+
+def _inputs(vocab: Vocabulary, batch: int, tokens: int, cond: int, device: str = "cpu") -> tuple[torch.Tensor, ...]:
     gen = torch.Generator().manual_seed(0)
     prefix = torch.stack([torch.full((batch,), vocab.special("TASK_FRAME_PREDICTION")),
                           torch.full((batch,), vocab.uncond_id)], dim=1)  # [B, 2]
     z = torch.randint(0, vocab.codebook_size, (batch, tokens), generator=gen)  # [B, N]
     ispad = torch.ones(batch, tokens, dtype=torch.bool)
     ispad[:, :cond] = False  # frame prediction from one frame: the first latent frame is given
-    return prefix, z, ispad
+    return prefix.to(device), z.to(device), ispad.to(device)
 
 
 def step_times(cfg: TransformerConfig, codebook: int, tokens: int, cond: int, batch: int, repeats: int,
-               full: bool) -> dict[str, float]:
+               full: bool, device: str = "cpu", amp: torch.dtype | None = None) -> dict[str, float]:
     """Seconds of one full-depth COMMIT / MaskGIT / diffusion step, from 1- and 2-layer models (see module doc);
-    with ``full``, also the full-depth forward timed directly (``forward_full_timed``)."""
+    with ``full``, also the full-depth forward timed directly (``forward_full_timed``). ``amp``: autocast dtype."""
     vocab = Vocabulary(codebook)
-    prefix, z, ispad = _inputs(vocab, batch, tokens, cond)
+    prefix, z, ispad = _inputs(vocab, batch, tokens, cond, device)
     seq = cost_model.PREFIX + tokens
     out: dict[str, dict[int, float]] = {"diffusion": {}, "commit": {}, "maskgit": {}}
+    gen = torch.Generator(device=device)  # on the device: sampling draws no host-to-device copies
     for layers in (1, 2):
         torch.manual_seed(0)
-        model = Transformer(replace(cfg, num_layers=layers), vocab, seq).eval()
-        gen = torch.Generator()
-        with torch.inference_mode():
+        model = Transformer(replace(cfg, num_layers=layers), vocab, seq).to(device).eval()
+        with torch.inference_mode(), autocast(device, amp):
             model(torch.cat([prefix[:1], z[:1]], 1))  # warm-up at batch 1
-            out["diffusion"][layers] = best(lambda m=model: m(torch.cat([prefix, z], 1)), repeats)
-        out["commit"][layers] = best(lambda m=model, g=gen: commit_decode(m, prefix, z, ispad, steps=1,
-                                                                          generator=g.manual_seed(0)), repeats)
-        out["maskgit"][layers] = best(lambda m=model, g=gen: maskgit_decode(m, prefix, z, ispad, steps=1,
-                                                                            generator=g.manual_seed(0)), repeats)
+            commit_decode(model, prefix[:1], z[:1], ispad[:1], steps=1, generator=gen.manual_seed(0))
+            out["diffusion"][layers] = best(lambda m=model: m(torch.cat([prefix, z], 1)), repeats, device)
+            out["commit"][layers] = best(lambda m=model, g=gen: commit_decode(
+                m, prefix, z, ispad, steps=1, generator=g.manual_seed(0)), repeats, device)
+            out["maskgit"][layers] = best(lambda m=model, g=gen: maskgit_decode(
+                m, prefix, z, ispad, steps=1, generator=g.manual_seed(0)), repeats, device)
+        del model
     # the same layers run in every kind of step; clamped at 0 (at smoke sizes timing noise can exceed a layer)
     per_layer = max(0.0, out["diffusion"][2] - out["diffusion"][1])
     result = {k: v[1] + (cfg.num_layers - 1) * per_layer for k, v in out.items()}
     result["layer_s"] = per_layer
     if full:
         torch.manual_seed(0)
-        model = Transformer(cfg, vocab, seq).eval()
-        with torch.inference_mode():
-            result["forward_full_timed"] = best(lambda: model(torch.cat([prefix, z], 1)), 1)
+        model = Transformer(cfg, vocab, seq).to(device).eval()
+        with torch.inference_mode(), autocast(device, amp):
+            model(torch.cat([prefix[:1], z[:1]], 1))  # warm-up (on CPU the batch-1 calls above warmed up)
+            result["forward_full_timed"] = best(lambda: model(torch.cat([prefix, z], 1)), 1, device)
     return result
 
 
 def ar_seconds(cfg: TransformerConfig, codebook: int, tokens: int, cond: int, batch: int, points: int,
-               repeats: int) -> tuple[float, pd.DataFrame]:
+               repeats: int, device: str = "cpu", amp: torch.dtype | None = None) -> tuple[float, pd.DataFrame]:
     """Seconds for the AR decoder to generate ``tokens - cond`` tokens with a KV cache (module doc), and the
     timed steps (cache length, seconds)."""
     vocab = Vocabulary(codebook)
     seq = cost_model.PREFIX + tokens
     torch.manual_seed(0)
-    model = Transformer(cfg, vocab, seq, causal=True).eval()
+    model = Transformer(cfg, vocab, seq, causal=True).to(device).eval()
     heads, head_dim = cfg.heads, cfg.hidden // cfg.heads
     first = cost_model.PREFIX + cond
     lengths = np.linspace(first, seq - 1, points).round().astype(int)
-    token = torch.zeros(batch, 1, dtype=torch.long)
-    gen = torch.Generator().manual_seed(0)
+    token = torch.zeros(batch, 1, dtype=torch.long, device=device)
+    gen = torch.Generator(device=device).manual_seed(0)
+    cache_dtype = amp or torch.float32  # under autocast the new keys and values come out in ``amp``
     rows = []
-    with torch.inference_mode():
-        prefix, z, _ = _inputs(vocab, batch, tokens, cond)
-        t_first = best(lambda: model(torch.cat([prefix, z[:, :cond]], 1), KVCache()), 1)  # the prefill pass
+    with torch.inference_mode(), autocast(device, amp):
+        prefix, z, _ = _inputs(vocab, batch, tokens, cond, device)
+        model(torch.cat([prefix[:1], z[:1, :cond]], 1), KVCache())  # warm-up
+        t_first = best(lambda: model(torch.cat([prefix, z[:, :cond]], 1), KVCache()), 1, device)  # the prefill
         for length in lengths:
-            keys = [torch.randn(batch, heads, int(length), head_dim) for _ in range(cfg.num_layers)]
-            values = [torch.randn(batch, heads, int(length), head_dim) for _ in range(cfg.num_layers)]
+            keys = [torch.randn(batch, heads, int(length), head_dim, device=device, dtype=cache_dtype)
+                    for _ in range(cfg.num_layers)]
+            values = [torch.randn(batch, heads, int(length), head_dim, device=device, dtype=cache_dtype)
+                      for _ in range(cfg.num_layers)]
 
             def one_step(keys: list = keys, values: list = values) -> None:
                 cache = KVCache()
                 cache.keys, cache.values = list(keys), list(values)
                 sample_logits(model(token, cache)[:, -1], generator=gen)
 
-            rows.append({"cache_length": int(length), "s_per_step": best(one_step, repeats)})
+            one_step()  # warm-up at this cache length (a new attention shape)
+            rows.append({"cache_length": int(length), "s_per_step": best(one_step, repeats, device)})
+            del keys, values
     timed = pd.DataFrame(rows)
     slope, intercept = np.polyfit(timed["cache_length"], timed["s_per_step"], 1) if points > 1 else (0.0, rows[0][
         "s_per_step"])
@@ -143,20 +165,25 @@ def ar_seconds(cfg: TransformerConfig, codebook: int, tokens: int, cond: int, ba
     return t_first + float(np.sum(intercept + slope * positions)), timed
 
 
-def decode_seconds(cfg: TokenizerConfig, num_frames: int, resolution: int, batch: int, repeats: int) -> float:
+def decode_seconds(cfg: TokenizerConfig, num_frames: int, resolution: int, batch: int, repeats: int,
+                   device: str = "cpu", amp: torch.dtype | None = None) -> float:
     """Seconds for the 3D-VQ to decode ``batch`` clips' tokens to pixels (untrained weights)."""
     torch.manual_seed(0)
-    tokenizer = build_tokenizer(cfg, DataConfig(num_frames=num_frames, resolution=resolution)).eval()
-    ids = torch.randint(0, cfg.codebook_size, (batch, *tokenizer.latent_shape))
-    with torch.inference_mode():
-        return best(lambda: tokenizer.decode(ids), repeats)
+    tokenizer = build_tokenizer(cfg, DataConfig(num_frames=num_frames, resolution=resolution)).to(device).eval()
+    ids = torch.randint(0, cfg.codebook_size, (batch, *tokenizer.latent_shape)).to(device)
+    with torch.inference_mode(), autocast(device, amp):
+        if torch.device(device).type != "cpu":
+            tokenizer.decode(ids)  # warm-up: kernel selection and the allocator's first blocks
+        return best(lambda: tokenizer.decode(ids), repeats, device)
 
 
-def measure(profile: Profile, progress: Callable[[str], None] = print) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Time every decoder at every size and batch of ``profile.figure5``. Returns per (model, resolution, batch,
-    decoder) the measured seconds per clip of the transformer and of the 3D-VQ decoder (NaN where
-    ``predict_only``), and the table of timed AR steps."""
-    f5 = profile.figure5
+def measure(profile: Profile, progress: Callable[[str], None] = print, amp: torch.dtype | None = None,
+            ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Time every decoder at every size and batch of ``profile.figure5`` on ``profile.device`` (``amp``: autocast
+    dtype, e.g. bf16 on a GPU; None: fp32). Returns per (model, resolution, batch, decoder) the measured seconds per
+    clip of the transformer and of the 3D-VQ decoder (NaN where ``predict_only``), and the table of timed AR steps."""
+    f5, device = profile.figure5, profile.device
+    precision = "fp32" if amp is None else str(amp).removeprefix("torch.")
     rows, ar_steps = [], []
     frames = profile.data.num_frames
     for model, resolutions in models(profile):
@@ -164,18 +191,21 @@ def measure(profile: Profile, progress: Callable[[str], None] = print) -> tuple[
             _, latent = cost_model.tokenizer_decode_pass(model.tokenizer, frames, res, 1)
             tokens, cond = int(np.prod(latent)), latent[1] * latent[2]
             codebook = model.tokenizer.codebook_size
-            decode_clip = decode_seconds(model.tokenizer, frames, res, f5.decode_batch, 1) / f5.decode_batch
+            decode_clip = (decode_seconds(model.tokenizer, frames, res, f5.decode_batch, 1, device, amp)
+                           / f5.decode_batch)
             for batch in f5.batches:
                 base = {"model": model.name, "resolution": res, "frames": frames, "batch": batch, "tokens": tokens,
-                        "layers": model.transformer.num_layers, "hidden": model.transformer.hidden}
+                        "layers": model.transformer.num_layers, "hidden": model.transformer.hidden,
+                        "precision": precision}
                 if (res, batch) in f5.predict_only:
                     rows += [{**base, "decoder": d, "transformer_s_per_clip": np.nan, "decode_s_per_clip": np.nan}
                              for d in cost_model.DECODERS]
                     continue
                 progress(f"timing {model.name} at {res}x{res}, batch {batch} ({tokens} tokens)")
                 full = (res, batch) == tuple(f5.full_check) and model.name == "MAGVIT-B"
-                step = step_times(model.transformer, codebook, tokens, cond, batch, f5.repeats, full)
-                ar, timed = ar_seconds(model.transformer, codebook, tokens, cond, batch, f5.ar_points, f5.repeats)
+                step = step_times(model.transformer, codebook, tokens, cond, batch, f5.repeats, full, device, amp)
+                ar, timed = ar_seconds(model.transformer, codebook, tokens, cond, batch, f5.ar_points, f5.repeats,
+                                       device, amp)
                 ar_steps.append(timed.assign(model=model.name, resolution=res, batch=batch))
                 seconds = {"commit": f5.decode_steps * step["commit"], "maskgit": f5.decode_steps * step["maskgit"],
                            "ar": ar, "diffusion": f5.diffusion_steps * step["diffusion"]}
@@ -248,10 +278,11 @@ C8_SETTINGS = (("measured, this CPU (1 thread, fp32)", "transformer_s_per_clip",
 
 
 def c8_claims(table: pd.DataFrame, resolution: int, batch: int, num_frames: int,
-              model: str = "MAGVIT-B") -> pd.DataFrame:
-    """C8 judged on the measured times and on the H100 prediction, in the ``magvit.experiments.claims`` schema."""
+              model: str = "MAGVIT-B", settings: tuple[tuple[str, str, str], ...] = C8_SETTINGS) -> pd.DataFrame:
+    """C8 judged in each of ``settings`` (default: the measured times and the H100 prediction), in the
+    ``magvit.experiments.claims`` schema."""
     rows = []
-    for setting, t_col, d_col in C8_SETTINGS:
+    for setting, t_col, d_col in settings:
         ratios = speedups(table, t_col, d_col, resolution, batch, model)
         commit = table[(table["model"] == model) & (table["resolution"] == resolution) & (table["batch"] == batch)
                        & (table["decoder"] == "commit")]

@@ -118,12 +118,15 @@ def git_commit(root: Path = REPO_ROOT) -> str:
         out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=5)
         return out.stdout.strip()
 
+    # a copy without its .git (a lent GPU machine receives the working tree alone) names the commit it was sent
+    # from in $MAGVIT_GIT_COMMIT; a checkout with git always answers for itself
+    fallback = os.environ.get("MAGVIT_GIT_COMMIT") or "unknown"
     try:
         head = git("rev-parse", "--short=12", "HEAD")
         dirty = git("status", "--porcelain", "--untracked-files=no", "--", "magvit", "notebooks")
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return (head + ("+dirty" if dirty else "")) if head else "unknown"
+        return fallback
+    return (head + ("+dirty" if dirty else "")) if head else fallback
 
 
 def utc_now() -> str:

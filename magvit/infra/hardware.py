@@ -20,21 +20,25 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 
-def matmul_gflops(n: int = 1024, repeats: int = 20, device: str = "cpu") -> float:
-    """Best-of-``repeats`` fp32 ``n x n`` matmul throughput in GFLOP/s (2 n^3 FLOPs each)."""
+def _sync(device: str) -> None:
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_gflops(n: int = 1024, repeats: int = 20, device: str = "cpu", dtype: torch.dtype = torch.float32
+                  ) -> float:
+    """Best-of-``repeats`` ``n x n`` matmul throughput in GFLOP/s (2 n^3 FLOPs each), in ``dtype``."""
     gen = torch.Generator().manual_seed(0)
-    a = torch.randn(n, n, generator=gen).to(device)
-    b = torch.randn(n, n, generator=gen).to(device)
+    a = torch.randn(n, n, generator=gen).to(device, dtype)
+    b = torch.randn(n, n, generator=gen).to(device, dtype)
     for _ in range(3):
         a @ b
     best = float("inf")
     for _ in range(repeats):
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
+        _sync(device)
         t0 = time.perf_counter()
         a @ b
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
+        _sync(device)
         best = min(best, time.perf_counter() - t0)
     return 2 * n**3 / best / 1e9
 
@@ -84,28 +88,33 @@ def cpu_peak(cores: int | None = None, fma_units: int = 2) -> CpuPeak:
                    f"{cores} core(s) x {clock:.2f} GHz x {lanes} fp32 lanes x 2 (FMA) x {fma_units} FMA unit(s)")
 
 
-def memory_bandwidth_gbs(megabytes: int = 256, repeats: int = 5) -> float:
+def memory_bandwidth_gbs(megabytes: int = 256, repeats: int = 5, device: str = "cpu") -> float:
     """Best-of-``repeats`` copy bandwidth in GB/s (bytes read + written by ``dst.copy_(src)`` of a buffer far
     larger than the caches)."""
     n = megabytes * 2**20 // 4
-    src, dst = torch.ones(n), torch.empty(n)
+    src, dst = torch.ones(n, device=device), torch.empty(n, device=device)
     dst.copy_(src)
     best = float("inf")
     for _ in range(repeats):
+        _sync(device)
         t0 = time.perf_counter()
         dst.copy_(src)
+        _sync(device)
         best = min(best, time.perf_counter() - t0)
     return 2 * n * 4 / best / 1e9
 
 
-def op_overhead_s(repeats: int = 2000) -> float:
-    """Seconds per call of a tiny eager operator (the dispatch overhead every kernel pays on CPU)."""
-    a = torch.ones(8)
+def op_overhead_s(repeats: int = 2000, device: str = "cpu") -> float:
+    """Seconds per call of a tiny eager operator: the dispatch overhead every kernel pays on CPU, the launch
+    interval of back-to-back kernels on a GPU."""
+    a = torch.ones(8, device=device)
     for _ in range(100):
         a.add(a)
+    _sync(device)
     t0 = time.perf_counter()
     for _ in range(repeats):
         a.add(a)
+    _sync(device)
     return (time.perf_counter() - t0) / repeats
 
 

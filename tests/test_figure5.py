@@ -1,0 +1,55 @@
+"""Figure 5's timing harness (magvit.experiments.figure5): every decoder timed, per precision, on the profile's
+device, and C8 judged in any list of settings."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+import torch
+
+from magvit import profiles
+from magvit.config import Figure5Config
+from magvit.experiments import cost_model, figure5
+
+
+@pytest.fixture(scope="module")
+def tiny() -> profiles.Profile:
+    p = profiles.get("smoke", device="cpu")
+    return replace(p, figure5=Figure5Config(paper_size=False, resolutions=(16,), batches=(1,), predict_only=(),
+                                            ar_points=2, repeats=1, full_check=(0, 0)))
+
+
+@pytest.mark.parametrize("amp, label", [(None, "fp32"), (torch.bfloat16, "bfloat16")])
+def test_measure_times_every_decoder_in_its_precision(tiny, amp, label):
+    table, ar_steps = figure5.measure(tiny, progress=lambda _: None, amp=amp)
+    assert set(table["decoder"]) == set(cost_model.DECODERS)
+    assert (table["precision"] == label).all()
+    assert (table["transformer_s_per_clip"] > 0).all() and (table["decode_s_per_clip"] > 0).all()
+    # diffusion runs diffusion_steps forwards, COMMIT decode_steps: with the same network it must take longer
+    by = table.drop_duplicates("decoder").set_index("decoder")["transformer_s_per_clip"]
+    assert by["diffusion"] > by["commit"]
+    first = ar_steps["cache_length"].iloc[:2].tolist()  # ar_points = 2 cache lengths per timed size, increasing
+    assert len(ar_steps) % 2 == 0 and first[0] < first[1]
+
+
+def test_best_returns_the_fastest_of_its_repeats():
+    calls = iter([0.02, 0.0, 0.01])
+    assert figure5.best(lambda: torch.tensor(next(calls)), 3) < 0.01 + 1e-3  # host work only: the tiny calls
+
+
+def test_c8_claims_judges_each_setting_given(tiny):
+    rows = []
+    for decoder, seconds in {"commit": 1.0, "maskgit": 1.0, "ar": 40.0, "diffusion": 120.0}.items():
+        rows.append({"model": "m", "resolution": 16, "batch": 1, "decoder": decoder, "frames": 16,
+                     "transformer_s_per_clip": seconds, "decode_s_per_clip": 0.0,
+                     "pred_x_transformer_s": 1.0, "pred_x_decode_s": 0.0})
+    table = pd.DataFrame(rows)
+    table.loc[table["decoder"] != "commit", "pred_x_transformer_s"] = 0.5  # predicted: COMMIT the slowest
+    settings = (("measured, here", "transformer_s_per_clip", "decode_s_per_clip"),
+                ("predicted, x", "pred_x_transformer_s", "pred_x_decode_s"))
+    claims = figure5.c8_claims(table, 16, 1, 16, "m", settings)
+    assert len(claims) == 2
+    assert claims["verdict"].tolist() == ["reproduced", "not reproduced"]
+    assert "measured, here" in claims["setting"].iloc[0] and "AR / COMMIT 40.0x" in claims["ours"].iloc[0]
