@@ -207,6 +207,8 @@ class Transformer(nn.Module):
         if self.causal and not 1 <= past + length <= self.seq_len:
             raise ValueError(f"causal sequence of length {past + length} (cached {past} + new {length}) "
                              f"exceeds the {self.seq_len} positions of this transformer")
+        if torch.compiler.is_compiling():
+            return  # reading ids on the host would break a torch.compile graph; compiled callers check them eagerly
         if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= self.vocab.size):
             raise ValueError(f"token ids must lie in [0, {self.vocab.size}) (vocabulary size), got min "
                              f"{int(tokens.min())} max {int(tokens.max())}")
