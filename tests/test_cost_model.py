@@ -6,9 +6,11 @@ from dataclasses import replace
 
 import pytest
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from magvit.config import TokenizerConfig, TransformerConfig
 from magvit.experiments import cost_model
+from magvit.generative.decoding import commit_decode, sample_logits
 from magvit.generative.transformer import KVCache, Transformer, Vocabulary
 from magvit.infra import hardware
 
@@ -49,6 +51,43 @@ def test_decoders_take_their_number_of_passes():
     assert len(cost_model.decoder_passes("ar", CFG, 64, 1, 12, cond_tokens=16)) == 64 - 16
     with pytest.raises(ValueError, match="unknown decoder"):
         cost_model.decoder_passes("beam", CFG, 64, 1, 12)
+
+
+class _OpCounter(TorchDispatchMode):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ops = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.ops += 1
+        return func(*args, **(kwargs or {}))
+
+
+def dispatched(fn) -> int:
+    with _OpCounter() as counter:
+        fn()
+    return counter.ops
+
+
+@pytest.mark.parametrize("layers", [1, 3])
+def test_operator_counts_are_what_the_decoders_dispatch(layers):
+    # the launch term of the roofline is only as good as these counts: recount them on the real decoding code
+    cfg = replace(CFG, num_layers=layers)
+    vocab, tokens, cond = Vocabulary(64), 16, 4
+    bert, causal = Transformer(cfg, vocab, 2 + tokens).eval(), Transformer(cfg, vocab, 2 + tokens, causal=True).eval()
+    prefix = torch.tensor([[vocab.special("TASK_FRAME_PREDICTION"), vocab.uncond_id]] * 2)
+    z = torch.randint(0, 64, (2, tokens))
+    ispad = torch.ones(2, tokens, dtype=torch.bool)
+    ispad[:, :cond] = False
+    commit, ar = (cost_model.decoder_passes(d, cfg, tokens, 2, 1, cond_tokens=cond, codebook_size=64)
+                  for d in ("commit", "ar"))
+    with torch.inference_mode():
+        assert dispatched(lambda: commit_decode(bert, prefix, z, ispad, steps=1)) == commit[0].kernels
+        cache = KVCache()
+        causal(torch.cat([prefix, z[:, :cond]], 1), cache)
+        assert dispatched(lambda: sample_logits(causal(z[:, :1], cache)[:, -1])) == ar[1].kernels
+        forward = cost_model.decoder_passes("diffusion", cfg, tokens, 2, 1, codebook_size=64)[0]
+        assert dispatched(lambda: bert(torch.cat([prefix, z], 1))) == forward.kernels
 
 
 def test_roofline_takes_the_slower_roof_and_counts_launches():

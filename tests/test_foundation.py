@@ -220,6 +220,14 @@ def test_git_commit_marks_uncommitted_code_dirty(tmp_path):
     assert git_commit(tmp_path) == clean + "+dirty"
 
 
+def test_git_commit_is_the_sent_commit_in_a_copy_run_elsewhere(tmp_path, monkeypatch):
+    from magvit.infra.artifacts import git_commit
+
+    assert git_commit(tmp_path) == "unknown"  # no git repository here
+    monkeypatch.setenv("MAGVIT_GIT_COMMIT", "d59a797d4e3c")
+    assert git_commit(tmp_path) == "d59a797d4e3c"
+
+
 def test_release_files_agree_on_the_license_and_cite_the_paper():
     """pyproject.toml, LICENSE and CITATION.cff name the same license, and the citation file cites MAGVIT."""
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]

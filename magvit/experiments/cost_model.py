@@ -24,7 +24,7 @@ output once (no fusion, no cache reuse across operators) and that weights are re
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -40,7 +40,7 @@ PREFIX = 2  # [task prompt rho, class token c] before the N visual tokens (Sec. 
 
 @dataclass(frozen=True)
 class Pass:
-    """One network evaluation: FLOPs, bytes read + written, and kernels launched."""
+    """One network evaluation: FLOPs, bytes read + written, and operators dispatched (``kernels``)."""
 
     flops: float
     bytes: float
@@ -70,11 +70,17 @@ H100_SXM_BF16 = Hardware("h100_bf16", "H100 SXM, bf16 (tensor cores)", 989e12, 3
 H100_SXM_FP32 = Hardware("h100_fp32", "H100 SXM, fp32 (no tensor cores)", 67e12, 3.35e12, 4, 5e-6,
                          "NVIDIA H100 SXM datasheet: 67 TFLOP/s FP32 (non-tensor), 3.35 TB/s HBM3; 5 us/launch assumed")
 
-# kernels launched per pass in eager PyTorch (counted from the profiler's op list of magvit.generative.transformer):
-# per layer qkv, sdpa, copy, out, add, ln, fc1, gelu, fc2, add, ln (+ cat of k and v with a cache)
-KERNELS_PER_LAYER = 11
-KERNELS_HEAD = 8  # embedding gather, add, ln, dense, gelu, ln, logits matmul, bias
-KERNELS_SAMPLE = 12  # log-softmax, Gumbel noise, argmax, gather, scores, argsorts, where (decoding.py)
+# operators dispatched per pass in eager PyTorch, each paying the host's per-operator overhead (on a GPU most of
+# them launch a kernel; at batch 1 the host's dispatch, not the GPU, sets the pace). Counted by a dispatch mode over
+# magvit.generative (tests/test_cost_model.py recounts them): per layer linear x4, add x2, layer_norm x2, dropout x2,
+# reshape, permute x2, unbind, attention, gelu ... (17); a cached step also concatenates keys and values (+2);
+# the head 19 (id checks, embeddings, LNs, dense, gelu, logits); sampling: ``sample_logits`` 16, one COMMIT /
+# MaskGIT step's sampling and mask schedule 47.
+KERNELS_PER_LAYER = 17
+KERNELS_CACHE_PER_LAYER = 2
+KERNELS_HEAD = 19
+KERNELS_SAMPLE = 16
+KERNELS_MASKED_STEP = 47
 
 
 def transformer_params(cfg: TransformerConfig, codebook_size: int) -> int:
@@ -104,7 +110,7 @@ def transformer_pass(cfg: TransformerConfig, batch: int, new: int, past: int = 0
         values += layers * 2 * batch * past * d
     if cache_copy and past:
         values += layers * 4 * batch * past * d
-    kernels = layers * KERNELS_PER_LAYER + KERNELS_HEAD
+    kernels = layers * (KERNELS_PER_LAYER + (KERNELS_CACHE_PER_LAYER if past else 0)) + KERNELS_HEAD
     if sample:
         values += 6 * batch * new * k
         kernels += KERNELS_SAMPLE
@@ -121,7 +127,9 @@ def decoder_passes(decoder: str, cfg: TransformerConfig, tokens: int, batch: int
     """
     seq = PREFIX + tokens
     if decoder in ("commit", "maskgit"):
-        return [transformer_pass(cfg, batch, seq, 0, codebook_size, bytes_per_value, sample=True)] * steps
+        masked = transformer_pass(cfg, batch, seq, 0, codebook_size, bytes_per_value, sample=True)
+        masked = replace(masked, kernels=masked.kernels - KERNELS_SAMPLE + KERNELS_MASKED_STEP)
+        return [masked] * steps
     if decoder == "diffusion":
         return [transformer_pass(cfg, batch, seq, 0, codebook_size, bytes_per_value)] * steps
     if decoder == "ar":

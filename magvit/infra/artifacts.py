@@ -118,15 +118,16 @@ def git_commit(root: Path = REPO_ROOT) -> str:
         out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=5)
         return out.stdout.strip()
 
-    # a copy without its .git (a lent GPU machine receives the working tree alone) names the commit it was sent
-    # from in $MAGVIT_GIT_COMMIT; a checkout with git always answers for itself
-    fallback = os.environ.get("MAGVIT_GIT_COMMIT") or "unknown"
+    # a copy of the working tree run elsewhere (a lent GPU machine: its .git, if any, is not this checkout's) is
+    # told the commit it was sent from in $MAGVIT_GIT_COMMIT
+    if os.environ.get("MAGVIT_GIT_COMMIT"):
+        return os.environ["MAGVIT_GIT_COMMIT"]
     try:
         head = git("rev-parse", "--short=12", "HEAD")
         dirty = git("status", "--porcelain", "--untracked-files=no", "--", "magvit", "notebooks")
     except (OSError, subprocess.SubprocessError):
-        return fallback
-    return (head + ("+dirty" if dirty else "")) if head else fallback
+        return "unknown"
+    return (head + ("+dirty" if dirty else "")) if head else "unknown"
 
 
 def utc_now() -> str:
