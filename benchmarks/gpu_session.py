@@ -2,15 +2,15 @@
 measured rates (issue 15; the `device` tool lends a GPU to some sessions for 15 minutes, too little for the whole
 `gpu` study, which the profile sizes for 30 minutes on an H100).
 
-    MAGVIT_RESULTS=<folder> python benchmarks/gpu_session.py [--profile gpu]
+    MAGVIT_RESULTS=<folder> python benchmarks/gpu_session.py [--profile gpu] [--parts figure5 training]
 
 Writes, under ``$MAGVIT_RESULTS`` (default ``results/<profile>/``):
 
 - ``device.csv``: the GPU, its measured fp32 and bf16 matmul rates, copy bandwidth and launch interval, and the
   host's cores;
-- ``figure5_generation.csv``, ``figure5_ar_steps.csv``: notebook 11's table timed on the GPU in fp32 and in bf16
-  autocast (``magvit.experiments.figure5.measure``), with the cost model's predictions from the rates measured here
-  and from the H100 datasheet;
+- ``figure5_generation.csv``, ``figure5_ar_steps.csv``: notebook 11's table timed on the GPU in fp32 and with the
+  networks cast to bf16 (``magvit.experiments.figure5.measure``), with the cost model's predictions from the rates
+  measured here and from the H100 datasheet;
 - ``claims_figure5.csv``: C8 judged on the GPU measurements (MAGVIT-B, 128 x 128, batch 1, as the paper);
 - ``gpu_profile_steps.csv``: one training step of the profile's tokenizer and transformers (s / step, MFU), and how
   fast the host generates the procedural clips, turned into minutes per trained model;
@@ -65,7 +65,7 @@ def figure5_part(p: Profile, rates: dict[str, object]) -> None:
     tables, ar_steps, claims = [], [], []
     for precision, amp in PRECISIONS.items():
         t0 = time.perf_counter()
-        measured, steps = figure5.measure(p, amp=amp)
+        measured, steps = figure5.measure(p, dtype=amp)
         rate = rates["matmul_fp32_gflops" if amp is None else "matmul_bf16_gflops"]
         here = cost_model.Hardware("device", f"{rates['device_name']}, {precision}, measured rates",
                                    float(rate) * 1e9, float(rates["copy_bandwidth_gbs"]) * 1e9,
@@ -90,8 +90,9 @@ def figure5_part(p: Profile, rates: dict[str, object]) -> None:
         table[column] = table[column].astype(object).where(table[column].notna(), "")
     device = rates["device_name"]
     results.write_table(table, "figure5_generation", profile=p.name, seeds=0, device=device)
-    results.write_table(pd.concat(ar_steps, ignore_index=True), "figure5_ar_steps", profile=p.name, seeds=0,
-                        device=device)
+    ar_steps = pd.concat(ar_steps, ignore_index=True)
+    ar_steps["cache_length"] = ar_steps["cache_length"].astype(object).where(ar_steps["cache_length"].notna(), "")
+    results.write_table(ar_steps, "figure5_ar_steps", profile=p.name, seeds=0, device=device)
     claims = pd.concat(claims, ignore_index=True)
     results.write_table(claims, "claims_figure5", profile=p.name, seeds=0, device=device)
     shown = table[(table["batch"] == 1) & (table["model"] == table["model"].iloc[0])]
@@ -134,7 +135,7 @@ def transformer_step(cfg, codebook: int, seq: int, batch: int, device: str, amp,
     tokens = torch.randint(0, codebook, (batch, seq), device=device)
 
     def step() -> None:
-        with figure5.autocast(device, amp):
+        with torch.autocast(torch.device(device).type, dtype=amp, enabled=amp is not None):
             loss = F.cross_entropy(model(tokens).flatten(0, 1).float(), tokens.flatten())
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -198,6 +199,7 @@ def _seconds(fn) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--profile", default="gpu")
+    parser.add_argument("--parts", nargs="+", choices=["figure5", "training"], default=["figure5", "training"])
     args = parser.parse_args()
     p = profiles.get(args.profile)
     print(f"profile {p.name} on {p.device}, torch {torch.__version__}", flush=True)
@@ -205,7 +207,8 @@ def main() -> None:
     print(rates, flush=True)
     results.write_table(pd.DataFrame([rates]), "device", profile=p.name, seeds=0, device=str(rates["device_name"]))
     store = ArtifactStore(tempfile.mkdtemp())
-    for part in (lambda: figure5_part(p, rates), lambda: training_part(p, rates, store)):
+    parts = {"figure5": lambda: figure5_part(p, rates), "training": lambda: training_part(p, rates, store)}
+    for part in (parts[name] for name in args.parts):
         t0 = time.perf_counter()
         try:
             part()

@@ -156,7 +156,11 @@ class Figure5Config:
     profile's own models. Each resolution is timed at every batch in ``batches`` unless ``(resolution, batch)``
     is in ``predict_only`` (there the CSV holds the prediction alone). The transformer's step is timed at 1 and 2
     layers and extrapolated per layer (the layers are identical); AR steps at ``ar_points`` cache lengths; the
-    3D-VQ decoder at ``decode_batch`` clips and extrapolated per clip.
+    3D-VQ decoder at ``decode_batch`` clips and extrapolated per clip. ``direct`` (where time allows, e.g. a GPU):
+    the full-depth decoders timed end to end instead (COMMIT and MaskGIT all K steps; diffusion as
+    ``diffusion_steps`` x a timed full forward; AR generating every token, where it takes at most
+    ``ar_direct_max_steps`` steps), as the median of ``repeats``: at batch 1 a GPU waits on the host, whose
+    dispatch jitter the 1-and-2-layer difference multiplies by the depth.
     """
 
     paper_size: bool = True
@@ -169,6 +173,8 @@ class Figure5Config:
     repeats: int = 2
     decode_batch: int = 1
     full_check: tuple[int, int] = (128, 1)  # (resolution, batch) where the full-depth step is timed too
+    direct: bool = False
+    ar_direct_max_steps: int = 1000
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ def tiny() -> profiles.Profile:
                                             ar_points=2, repeats=1, full_check=(0, 0)))
 
 
-@pytest.mark.parametrize("amp, label", [(None, "fp32"), (torch.bfloat16, "bfloat16")])
-def test_measure_times_every_decoder_in_its_precision(tiny, amp, label):
-    table, ar_steps = figure5.measure(tiny, progress=lambda _: None, amp=amp)
+@pytest.mark.parametrize("dtype, label", [(None, "fp32"), (torch.bfloat16, "bfloat16")])
+def test_measure_times_every_decoder_in_its_precision(tiny, dtype, label):
+    table, ar_steps = figure5.measure(tiny, progress=lambda _: None, dtype=dtype)
     assert set(table["decoder"]) == set(cost_model.DECODERS)
     assert (table["precision"] == label).all()
     assert (table["transformer_s_per_clip"] > 0).all() and (table["decode_s_per_clip"] > 0).all()
@@ -53,3 +53,18 @@ def test_c8_claims_judges_each_setting_given(tiny):
     assert len(claims) == 2
     assert claims["verdict"].tolist() == ["reproduced", "not reproduced"]
     assert "measured, here" in claims["setting"].iloc[0] and "AR / COMMIT 40.0x" in claims["ours"].iloc[0]
+
+
+def test_direct_timing_runs_every_decoder_end_to_end(tiny):
+    direct = replace(tiny, figure5=replace(tiny.figure5, direct=True, ar_direct_max_steps=10_000))
+    table, ar_steps = figure5.measure(direct, progress=lambda _: None)
+    assert (table["timing"] == "direct").all() and (table["transformer_s_per_clip"] > 0).all()
+    assert set(ar_steps["method"]) == {"direct"}
+    # diffusion is diffusion_steps timed full forwards
+    row = table[table["decoder"] == "diffusion"].iloc[0]
+    assert row["transformer_s_per_clip"] == pytest.approx(
+        direct.figure5.diffusion_steps * row["forward_full_timed_s"] / row["batch"])
+    # over the cap, AR falls back to sampled cache lengths
+    capped = replace(direct, figure5=replace(direct.figure5, ar_direct_max_steps=1))
+    _, ar_steps = figure5.measure(capped, progress=lambda _: None)
+    assert set(ar_steps["method"]) == {"points"}

@@ -27,10 +27,10 @@ import pandas as pd
 import torch
 
 from magvit import profiles
-from magvit.config import DataConfig, Profile, TokenizerConfig, TransformerConfig
+from magvit.config import DataConfig, Figure5Config, Profile, TokenizerConfig, TransformerConfig
 from magvit.experiments import claims, cost_model
 from magvit.experiments.verdicts import NOT_REPRODUCED, PARTLY, REPRODUCED, combine_pairs
-from magvit.generative.decoding import commit_decode, maskgit_decode, sample_logits
+from magvit.generative.decoding import ar_decode, commit_decode, maskgit_decode, sample_logits
 from magvit.generative.transformer import KVCache, Transformer, Vocabulary, transformer_b
 from magvit.tokenizer.model import build_tokenizer
 
@@ -76,9 +76,48 @@ def best(fn: Callable[[], object], repeats: int, device: str = "cpu") -> float:
     return min(times)
 
 
-def autocast(device: str, amp: torch.dtype | None) -> torch.autocast:
-    """Mixed precision for the timed region: ``amp`` (e.g. bf16) matmuls, or fp32 throughout when None."""
-    return torch.autocast(torch.device(device).type, dtype=amp, enabled=amp is not None)
+def median(fn: Callable[[], object], repeats: int, device: str = "cpu") -> float:
+    """Median of ``repeats`` wall times of ``fn()`` on ``device`` after one warm-up call (``direct`` timing)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        synchronize(device)
+        t0 = time.perf_counter()
+        fn()
+        synchronize(device)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def direct_times(cfg: TransformerConfig, codebook: int, tokens: int, cond: int, batch: int, f5: Figure5Config,
+                 device: str = "cpu", dtype: torch.dtype | None = None) -> tuple[dict[str, float], pd.DataFrame]:
+    """Seconds of each full-depth decoder for ``batch`` clips, timed end to end (``Figure5Config.direct``): COMMIT and
+    MaskGIT with K steps, diffusion as ``diffusion_steps`` x one full forward, AR generating all ``tokens - cond``
+    tokens with its KV cache (None when that exceeds ``ar_direct_max_steps``: then the caller samples steps)."""
+    vocab = Vocabulary(codebook)
+    prefix, z, ispad = _inputs(vocab, batch, tokens, cond, device)
+    seq = cost_model.PREFIX + tokens
+    gen = torch.Generator(device=device)
+    torch.manual_seed(0)
+    model = Transformer(cfg, vocab, seq).to(device, dtype or torch.float32).eval()
+    out: dict[str, float] = {}
+    with torch.inference_mode():
+        forward = median(lambda: model(torch.cat([prefix, z], 1)), f5.repeats, device)
+        out["diffusion"] = f5.diffusion_steps * forward
+        out["forward_full_timed"] = forward
+        out["commit"] = median(lambda: commit_decode(model, prefix, z, ispad, steps=f5.decode_steps,
+                                                     generator=gen.manual_seed(0)), f5.repeats, device)
+        out["maskgit"] = median(lambda: maskgit_decode(model, prefix, z, ispad, steps=f5.decode_steps,
+                                                       generator=gen.manual_seed(0)), f5.repeats, device)
+    rows = []
+    if tokens - cond <= f5.ar_direct_max_steps:
+        torch.manual_seed(0)
+        causal = Transformer(cfg, vocab, seq, causal=True).to(device, dtype or torch.float32).eval()
+        with torch.inference_mode():
+            out["ar"] = median(lambda: ar_decode(causal, prefix, z[:, :cond], tokens, generator=gen.manual_seed(0)),
+                               f5.repeats, device)
+        rows.append({"cache_length": np.nan, "s_per_step": out["ar"] / (tokens - cond), "method": "direct"})
+    return out, pd.DataFrame(rows)
 
 
 def _inputs(vocab: Vocabulary, batch: int, tokens: int, cond: int, device: str = "cpu") -> tuple[torch.Tensor, ...]:
@@ -92,9 +131,10 @@ def _inputs(vocab: Vocabulary, batch: int, tokens: int, cond: int, device: str =
 
 
 def step_times(cfg: TransformerConfig, codebook: int, tokens: int, cond: int, batch: int, repeats: int,
-               full: bool, device: str = "cpu", amp: torch.dtype | None = None) -> dict[str, float]:
+               full: bool, device: str = "cpu", dtype: torch.dtype | None = None) -> dict[str, float]:
     """Seconds of one full-depth COMMIT / MaskGIT / diffusion step, from 1- and 2-layer models (see module doc);
-    with ``full``, also the full-depth forward timed directly (``forward_full_timed``). ``amp``: autocast dtype."""
+    with ``full``, also the full-depth forward timed directly (``forward_full_timed``). ``dtype``: the network's
+    weights and activations (None: fp32)."""
     vocab = Vocabulary(codebook)
     prefix, z, ispad = _inputs(vocab, batch, tokens, cond, device)
     seq = cost_model.PREFIX + tokens
@@ -102,8 +142,8 @@ def step_times(cfg: TransformerConfig, codebook: int, tokens: int, cond: int, ba
     gen = torch.Generator(device=device)  # on the device: sampling draws no host-to-device copies
     for layers in (1, 2):
         torch.manual_seed(0)
-        model = Transformer(replace(cfg, num_layers=layers), vocab, seq).to(device).eval()
-        with torch.inference_mode(), autocast(device, amp):
+        model = Transformer(replace(cfg, num_layers=layers), vocab, seq).to(device, dtype or torch.float32).eval()
+        with torch.inference_mode():
             model(torch.cat([prefix[:1], z[:1]], 1))  # warm-up at batch 1
             commit_decode(model, prefix[:1], z[:1], ispad[:1], steps=1, generator=gen.manual_seed(0))
             out["diffusion"][layers] = best(lambda m=model: m(torch.cat([prefix, z], 1)), repeats, device)
@@ -118,29 +158,29 @@ def step_times(cfg: TransformerConfig, codebook: int, tokens: int, cond: int, ba
     result["layer_s"] = per_layer
     if full:
         torch.manual_seed(0)
-        model = Transformer(cfg, vocab, seq).to(device).eval()
-        with torch.inference_mode(), autocast(device, amp):
+        model = Transformer(cfg, vocab, seq).to(device, dtype or torch.float32).eval()
+        with torch.inference_mode():
             model(torch.cat([prefix[:1], z[:1]], 1))  # warm-up (on CPU the batch-1 calls above warmed up)
             result["forward_full_timed"] = best(lambda: model(torch.cat([prefix, z], 1)), 1, device)
     return result
 
 
 def ar_seconds(cfg: TransformerConfig, codebook: int, tokens: int, cond: int, batch: int, points: int,
-               repeats: int, device: str = "cpu", amp: torch.dtype | None = None) -> tuple[float, pd.DataFrame]:
+               repeats: int, device: str = "cpu", dtype: torch.dtype | None = None) -> tuple[float, pd.DataFrame]:
     """Seconds for the AR decoder to generate ``tokens - cond`` tokens with a KV cache (module doc), and the
     timed steps (cache length, seconds)."""
     vocab = Vocabulary(codebook)
     seq = cost_model.PREFIX + tokens
     torch.manual_seed(0)
-    model = Transformer(cfg, vocab, seq, causal=True).to(device).eval()
+    model = Transformer(cfg, vocab, seq, causal=True).to(device, dtype or torch.float32).eval()
     heads, head_dim = cfg.heads, cfg.hidden // cfg.heads
     first = cost_model.PREFIX + cond
     lengths = np.linspace(first, seq - 1, points).round().astype(int)
     token = torch.zeros(batch, 1, dtype=torch.long, device=device)
     gen = torch.Generator(device=device).manual_seed(0)
-    cache_dtype = amp or torch.float32  # under autocast the new keys and values come out in ``amp``
+    cache_dtype = dtype or torch.float32
     rows = []
-    with torch.inference_mode(), autocast(device, amp):
+    with torch.inference_mode():
         prefix, z, _ = _inputs(vocab, batch, tokens, cond, device)
         model(torch.cat([prefix[:1], z[:1, :cond]], 1), KVCache())  # warm-up
         t_first = best(lambda: model(torch.cat([prefix, z[:, :cond]], 1), KVCache()), 1, device)  # the prefill
@@ -156,7 +196,8 @@ def ar_seconds(cfg: TransformerConfig, codebook: int, tokens: int, cond: int, ba
                 sample_logits(model(token, cache)[:, -1], generator=gen)
 
             one_step()  # warm-up at this cache length (a new attention shape)
-            rows.append({"cache_length": int(length), "s_per_step": best(one_step, repeats, device)})
+            rows.append({"cache_length": int(length), "s_per_step": best(one_step, repeats, device),
+                         "method": "points"})
             del keys, values
     timed = pd.DataFrame(rows)
     slope, intercept = np.polyfit(timed["cache_length"], timed["s_per_step"], 1) if points > 1 else (0.0, rows[0][
@@ -166,24 +207,26 @@ def ar_seconds(cfg: TransformerConfig, codebook: int, tokens: int, cond: int, ba
 
 
 def decode_seconds(cfg: TokenizerConfig, num_frames: int, resolution: int, batch: int, repeats: int,
-                   device: str = "cpu", amp: torch.dtype | None = None) -> float:
+                   device: str = "cpu", dtype: torch.dtype | None = None) -> float:
     """Seconds for the 3D-VQ to decode ``batch`` clips' tokens to pixels (untrained weights)."""
     torch.manual_seed(0)
-    tokenizer = build_tokenizer(cfg, DataConfig(num_frames=num_frames, resolution=resolution)).to(device).eval()
+    tokenizer = build_tokenizer(cfg, DataConfig(num_frames=num_frames, resolution=resolution))
+    tokenizer = tokenizer.to(device, dtype or torch.float32).eval()
     ids = torch.randint(0, cfg.codebook_size, (batch, *tokenizer.latent_shape)).to(device)
-    with torch.inference_mode(), autocast(device, amp):
+    with torch.inference_mode():
         if torch.device(device).type != "cpu":
             tokenizer.decode(ids)  # warm-up: kernel selection and the allocator's first blocks
         return best(lambda: tokenizer.decode(ids), repeats, device)
 
 
-def measure(profile: Profile, progress: Callable[[str], None] = print, amp: torch.dtype | None = None,
+def measure(profile: Profile, progress: Callable[[str], None] = print, dtype: torch.dtype | None = None,
             ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Time every decoder at every size and batch of ``profile.figure5`` on ``profile.device`` (``amp``: autocast
-    dtype, e.g. bf16 on a GPU; None: fp32). Returns per (model, resolution, batch, decoder) the measured seconds per
-    clip of the transformer and of the 3D-VQ decoder (NaN where ``predict_only``), and the table of timed AR steps."""
+    """Time every decoder at every size and batch of ``profile.figure5`` on ``profile.device``, with the networks
+    cast to ``dtype`` (e.g. bf16 on a GPU, as an inference stack runs them: autocast would recast every weight at
+    every step; None: fp32). Returns per (model, resolution, batch, decoder) the measured seconds per clip of the
+    transformer and of the 3D-VQ decoder (NaN where ``predict_only``), and the table of timed AR steps."""
     f5, device = profile.figure5, profile.device
-    precision = "fp32" if amp is None else str(amp).removeprefix("torch.")
+    precision = "fp32" if dtype is None else str(dtype).removeprefix("torch.")
     rows, ar_steps = [], []
     frames = profile.data.num_frames
     for model, resolutions in models(profile):
@@ -191,7 +234,7 @@ def measure(profile: Profile, progress: Callable[[str], None] = print, amp: torc
             _, latent = cost_model.tokenizer_decode_pass(model.tokenizer, frames, res, 1)
             tokens, cond = int(np.prod(latent)), latent[1] * latent[2]
             codebook = model.tokenizer.codebook_size
-            decode_clip = (decode_seconds(model.tokenizer, frames, res, f5.decode_batch, 1, device, amp)
+            decode_clip = (decode_seconds(model.tokenizer, frames, res, f5.decode_batch, 1, device, dtype)
                            / f5.decode_batch)
             for batch in f5.batches:
                 base = {"model": model.name, "resolution": res, "frames": frames, "batch": batch, "tokens": tokens,
@@ -202,16 +245,25 @@ def measure(profile: Profile, progress: Callable[[str], None] = print, amp: torc
                              for d in cost_model.DECODERS]
                     continue
                 progress(f"timing {model.name} at {res}x{res}, batch {batch} ({tokens} tokens)")
-                full = (res, batch) == tuple(f5.full_check) and model.name == "MAGVIT-B"
-                step = step_times(model.transformer, codebook, tokens, cond, batch, f5.repeats, full, device, amp)
-                ar, timed = ar_seconds(model.transformer, codebook, tokens, cond, batch, f5.ar_points, f5.repeats,
-                                       device, amp)
+                if f5.direct:
+                    seconds, timed = direct_times(model.transformer, codebook, tokens, cond, batch, f5, device, dtype)
+                    step = {"layer_s": np.nan, "forward_full_timed": seconds["forward_full_timed"],
+                            "diffusion": np.nan}
+                else:
+                    full = (res, batch) == tuple(f5.full_check) and model.name == "MAGVIT-B"
+                    step = step_times(model.transformer, codebook, tokens, cond, batch, f5.repeats, full, device,
+                                      dtype)
+                    seconds = {"commit": f5.decode_steps * step["commit"],
+                               "maskgit": f5.decode_steps * step["maskgit"],
+                               "diffusion": f5.diffusion_steps * step["diffusion"]}
+                    timed = pd.DataFrame()
+                if "ar" not in seconds:  # sampled cache lengths (module doc)
+                    seconds["ar"], timed = ar_seconds(model.transformer, codebook, tokens, cond, batch, f5.ar_points,
+                                                      f5.repeats, device, dtype)
                 ar_steps.append(timed.assign(model=model.name, resolution=res, batch=batch))
-                seconds = {"commit": f5.decode_steps * step["commit"], "maskgit": f5.decode_steps * step["maskgit"],
-                           "ar": ar, "diffusion": f5.diffusion_steps * step["diffusion"]}
                 for decoder in cost_model.DECODERS:
                     rows.append({**base, "decoder": decoder, "transformer_s_per_clip": seconds[decoder] / batch,
-                                 "decode_s_per_clip": decode_clip,
+                                 "decode_s_per_clip": decode_clip, "timing": "direct" if f5.direct else "extrapolated",
                                  "layer_s": step["layer_s"], "forward_full_timed_s": step.get("forward_full_timed",
                                                                                               np.nan),
                                  "forward_full_extrapolated_s": step["diffusion"]})
