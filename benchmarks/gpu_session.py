@@ -84,23 +84,30 @@ def figure5_part(p: Profile, rates: dict[str, object]) -> None:
             settings.append(figure5.C8_SETTINGS[1])  # the H100 datasheet prediction, as notebook 11 makes it
         claims.append(figure5.c8_claims(table, res, batch, p.data.num_frames, model, tuple(settings)))
         print(f"figure 5 in {precision}: {time.perf_counter() - t0:.0f} s", flush=True)
+        write_figure5(p, tables, ar_steps, claims, rates["device_name"])  # after each precision: a timeout keeps it
     table = pd.concat(tables, ignore_index=True)
-    for column in ["transformer_s_per_clip", "decode_s_per_clip", "layer_s", "forward_full_timed_s",
-                   "forward_full_extrapolated_s"]:  # empty where not timed (write_table refuses NaN)
-        table[column] = table[column].astype(object).where(table[column].notna(), "")
-    device = rates["device_name"]
-    results.write_table(table, "figure5_generation", profile=p.name, seeds=0, device=device)
-    ar_steps = pd.concat(ar_steps, ignore_index=True)
-    ar_steps["cache_length"] = ar_steps["cache_length"].astype(object).where(ar_steps["cache_length"].notna(), "")
-    results.write_table(ar_steps, "figure5_ar_steps", profile=p.name, seeds=0, device=device)
-    claims = pd.concat(claims, ignore_index=True)
-    results.write_table(claims, "claims_figure5", profile=p.name, seeds=0, device=device)
     shown = table[(table["batch"] == 1) & (table["model"] == table["model"].iloc[0])]
     print(shown[["resolution", "precision", "decoder", "transformer_s_per_clip", "decode_s_per_clip",
                  "pred_device_transformer_s"]].to_string(index=False))
     with pd.option_context("display.max_colwidth", 90, "display.width", 200):
-        print(claims[["setting", "ours", "verdict"]].to_string(index=False))
-    plot_figure5(p, table, device)
+        print(pd.concat(claims, ignore_index=True)[["setting", "ours", "verdict"]].to_string(index=False))
+    plot_figure5(p, table, rates["device_name"])
+
+
+def write_figure5(p: Profile, tables: list[pd.DataFrame], ar_steps: list[pd.DataFrame], claims: list[pd.DataFrame],
+                  device: str) -> None:
+    """The Figure 5 CSVs of the precisions timed so far (a cell left empty where nothing was timed: write_table
+    refuses NaN)."""
+    table = pd.concat(tables, ignore_index=True)
+    for column in ["transformer_s_per_clip", "decode_s_per_clip", "layer_s", "forward_full_timed_s",
+                   "forward_full_extrapolated_s"]:
+        table[column] = table[column].astype(object).where(table[column].notna(), "")
+    results.write_table(table, "figure5_generation", profile=p.name, seeds=0, device=device)
+    steps = pd.concat(ar_steps, ignore_index=True)
+    steps["cache_length"] = steps["cache_length"].astype(object).where(steps["cache_length"].notna(), "")
+    results.write_table(steps, "figure5_ar_steps", profile=p.name, seeds=0, device=device)
+    results.write_table(pd.concat(claims, ignore_index=True), "claims_figure5", profile=p.name, seeds=0,
+                        device=device)
 
 
 def plot_figure5(p: Profile, table: pd.DataFrame, device: str) -> None:
@@ -112,8 +119,10 @@ def plot_figure5(p: Profile, table: pd.DataFrame, device: str) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
     for ax, precision in zip(axes, PRECISIONS, strict=True):
         rows = first[first["precision"] == precision]
-        t = rows["transformer_s_per_clip"].astype(float) / rows["frames"]
-        d = rows["decode_s_per_clip"].astype(float) / rows["frames"]
+        if rows.empty:
+            continue
+        t = pd.to_numeric(rows["transformer_s_per_clip"]) / rows["frames"]
+        d = pd.to_numeric(rows["decode_s_per_clip"]) / rows["frames"]
         x = np.arange(len(rows))
         ax.bar(x, t, color="tab:blue", label="transformer")
         ax.bar(x, d, bottom=t, color="tab:orange", label="3D-VQ decoder")

@@ -101,7 +101,12 @@ def cpu() -> Profile:
 
 
 def gpu() -> Profile:
-    """One lent GPU: the study at 16 x 64 x 64 in under 30 minutes on an H100."""
+    """One lent GPU: the study at 16 x 64 x 64, meant for under 30 minutes on an H100 but never run whole (a session
+    is lent a GPU for 15 minutes). The training steps timed on an H100 (``benchmarks/gpu_session.py``,
+    ``results/gpu/gpu_profile_steps.csv``) say it does not fit as configured: one tokenizer ~13 min on the GPU plus
+    ~17 min generating its clips on one host core, one transformer ~21 min in fp32 (~4 in bf16 autocast), and the
+    tables train one per row and seed. Fitting 30 minutes needs bf16 training, clips generated in parallel and fewer
+    steps: not done until a GPU can be held long enough to check it."""
     return Profile(
         name="gpu",
         data=DataConfig(num_frames=16, resolution=64),

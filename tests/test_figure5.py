@@ -68,3 +68,23 @@ def test_direct_timing_runs_every_decoder_end_to_end(tiny):
     capped = replace(direct, figure5=replace(direct.figure5, ar_direct_max_steps=1))
     _, ar_steps = figure5.measure(capped, progress=lambda _: None)
     assert set(ar_steps["method"]) == {"points"}
+
+
+def test_gpu_runs_reads_every_committed_run_and_counts_steps(tmp_path):
+    def run(folder, commit_s, ar_s):
+        folder.mkdir(parents=True, exist_ok=True)
+        rows = [{"model": "MAGVIT-B", "resolution": 128, "batch": 1, "frames": 16, "tokens": 1024, "precision": "fp32",
+                 "decoder": d, "transformer_s_per_clip": s, "decode_s_per_clip": 0.01, "git_commit": "abc",
+                 "device": "gpu", "forward_full_timed_s": 0.008, "forward_full_extrapolated_s": 0.002}
+                for d, s in {"commit": commit_s, "maskgit": commit_s, "ar": ar_s, "diffusion": 2.0}.items()]
+        pd.DataFrame(rows).to_csv(folder / "figure5_generation.csv", index=False)
+
+    run(tmp_path / "gpu", 0.12, 3.84)
+    run(tmp_path / "gpu" / "rerun", 0.06, 3.84)
+    runs = figure5.gpu_runs(tmp_path / "gpu")
+    assert runs["run"].tolist() == ["gpu", "gpu/rerun"]
+    first = runs.iloc[0]
+    assert first["commit_ms_per_step"] == pytest.approx(10.0)  # 0.12 s / K = 12
+    assert first["ar_ms_per_step"] == pytest.approx(5.0)  # 3.84 s / (1024 - 256 given tokens of the first frame)
+    assert first["ar_over_commit"] == pytest.approx(3.85 / 0.13)
+    assert first["timing"] == "extrapolated" and first["forward_extrapolated_ms"] == pytest.approx(2.0)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -344,3 +345,37 @@ def c8_claims(table: pd.DataFrame, resolution: int, batch: int, num_frames: int,
         rows.append(claims.verdict_row("C8", ours, c8_verdict(ratios),
                                        f"{setting}, {model} {resolution}x{resolution}, batch {batch}"))
     return claims.verdict_table(rows, benchmark="-")
+
+
+def gpu_runs(folder: str | Path, resolution: int = 128, batch: int = 1, model: str = "MAGVIT-B") -> pd.DataFrame:
+    """The committed GPU runs of ``benchmarks/gpu_session.py`` (``figure5_generation.csv`` in ``folder`` and in its
+    subfolders), side by side at one size: per run and precision, COMMIT's and AR's seconds per clip and per
+    decoding step (K steps; one per generated token), the 3D-VQ decoder, and the two speed-ups of C8."""
+    rows = []
+    for path in sorted(Path(folder).rglob("figure5_generation.csv")):
+        table = pd.read_csv(path)
+        for precision, part in table.groupby("precision", sort=False):
+            sel = part[(part["model"] == model) & (part["resolution"] == resolution) & (part["batch"] == batch)]
+            if sel.empty:
+                continue
+            seconds = sel.set_index("decoder")["transformer_s_per_clip"].astype(float)
+            decode = float(sel["decode_s_per_clip"].iloc[0])
+            tokens = int(sel["tokens"].iloc[0])
+            _, latent = cost_model.tokenizer_decode_pass(profiles.paper().tokenizer, int(sel["frames"].iloc[0]),
+                                                         resolution, 1)
+            ar_steps = tokens - latent[1] * latent[2]  # the first latent frame is given (frame prediction)
+            total = seconds + decode
+            rows.append({"run": str(path.parent.relative_to(Path(folder).parent)),
+                         "git_commit": sel["git_commit"].iloc[0], "device": sel["device"].iloc[0],
+                         "precision": precision, "timing": sel["timing"].iloc[0] if "timing" in sel else "extrapolated",
+                         "commit_s_per_clip": seconds["commit"], "ar_s_per_clip": seconds["ar"],
+                         "diffusion_s_per_clip": seconds["diffusion"], "decode_s_per_clip": decode,
+                         "commit_ms_per_step": 1e3 * seconds["commit"] / profiles.paper().figure5.decode_steps,
+                         "ar_ms_per_step": 1e3 * seconds["ar"] / ar_steps,
+                         "ar_over_commit": total["ar"] / total["commit"],
+                         "diffusion_over_commit": total["diffusion"] / total["commit"],
+                         "commit_fps": int(sel["frames"].iloc[0]) / total["commit"],
+                         # the check of the layer extrapolation: the full-depth forward timed directly beside it
+                         "forward_timed_ms": 1e3 * float(sel["forward_full_timed_s"].iloc[0]),
+                         "forward_extrapolated_ms": 1e3 * float(sel["forward_full_extrapolated_s"].iloc[0])})
+    return pd.DataFrame(rows)
