@@ -33,6 +33,7 @@ from magvit.experiments import claims, cost_model
 from magvit.experiments.verdicts import NOT_REPRODUCED, PARTLY, REPRODUCED, combine_pairs
 from magvit.generative.decoding import ar_decode, commit_decode, maskgit_decode, sample_logits
 from magvit.generative.transformer import KVCache, Transformer, Vocabulary, transformer_b
+from magvit.infra import hardware
 from magvit.tokenizer.model import build_tokenizer
 
 
@@ -59,35 +60,28 @@ def models(profile: Profile) -> list[tuple[Model, tuple[int, ...]]]:
     return out
 
 
-def synchronize(device: str) -> None:
-    """Wait for the device's queued kernels (CUDA runs asynchronously: a host clock alone times the launches)."""
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize(device)
+def wall_times(fn: Callable[[], object], repeats: int, device: str = "cpu") -> list[float]:
+    """``repeats`` wall times of ``fn()``, the device synchronised around each (CUDA runs asynchronously: a host clock
+    alone would time the launches)."""
+    times = []
+    for _ in range(repeats):
+        hardware.synchronize(device)
+        t0 = time.perf_counter()
+        fn()
+        hardware.synchronize(device)
+        times.append(time.perf_counter() - t0)
+    return times
 
 
 def best(fn: Callable[[], object], repeats: int, device: str = "cpu") -> float:
     """Best of ``repeats`` wall times of ``fn()`` on ``device`` (no warm-up: callers warm up at batch 1)."""
-    times = []
-    for _ in range(repeats):
-        synchronize(device)
-        t0 = time.perf_counter()
-        fn()
-        synchronize(device)
-        times.append(time.perf_counter() - t0)
-    return min(times)
+    return min(wall_times(fn, repeats, device))
 
 
 def median(fn: Callable[[], object], repeats: int, device: str = "cpu") -> float:
     """Median of ``repeats`` wall times of ``fn()`` on ``device`` after one warm-up call (``direct`` timing)."""
     fn()
-    times = []
-    for _ in range(repeats):
-        synchronize(device)
-        t0 = time.perf_counter()
-        fn()
-        synchronize(device)
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+    return float(np.median(wall_times(fn, repeats, device)))
 
 
 def direct_times(cfg: TransformerConfig, codebook: int, tokens: int, cond: int, batch: int, f5: Figure5Config,

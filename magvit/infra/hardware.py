@@ -20,7 +20,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 
-def _sync(device: str) -> None:
+def synchronize(device: str) -> None:
+    """Wait for ``device``'s queued kernels (a no-op on the CPU, which runs synchronously)."""
     if torch.device(device).type == "cuda":
         torch.cuda.synchronize(device)
 
@@ -35,10 +36,10 @@ def matmul_gflops(n: int = 1024, repeats: int = 20, device: str = "cpu", dtype: 
         a @ b
     best = float("inf")
     for _ in range(repeats):
-        _sync(device)
+        synchronize(device)
         t0 = time.perf_counter()
         a @ b
-        _sync(device)
+        synchronize(device)
         best = min(best, time.perf_counter() - t0)
     return 2 * n**3 / best / 1e9
 
@@ -96,10 +97,10 @@ def memory_bandwidth_gbs(megabytes: int = 256, repeats: int = 5, device: str = "
     dst.copy_(src)
     best = float("inf")
     for _ in range(repeats):
-        _sync(device)
+        synchronize(device)
         t0 = time.perf_counter()
         dst.copy_(src)
-        _sync(device)
+        synchronize(device)
         best = min(best, time.perf_counter() - t0)
     return 2 * n * 4 / best / 1e9
 
@@ -110,11 +111,11 @@ def op_overhead_s(repeats: int = 2000, device: str = "cpu") -> float:
     a = torch.ones(8, device=device)
     for _ in range(100):
         a.add(a)
-    _sync(device)
+    synchronize(device)
     t0 = time.perf_counter()
     for _ in range(repeats):
         a.add(a)
-    _sync(device)
+    synchronize(device)
     return (time.perf_counter() - t0) / repeats
 
 
