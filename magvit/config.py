@@ -159,8 +159,8 @@ class Figure5Config:
     3D-VQ decoder at ``decode_batch`` clips and extrapolated per clip. ``direct`` (where time allows, e.g. a GPU):
     the full-depth decoders timed end to end instead (COMMIT and MaskGIT all K steps; diffusion as
     ``diffusion_steps`` x a timed full forward; AR generating every token, where it takes at most
-    ``ar_direct_max_steps`` steps), as the median of ``repeats``: at batch 1 a GPU waits on the host, whose
-    dispatch jitter the 1-and-2-layer difference multiplies by the depth.
+    ``ar_direct_max_steps`` steps), as the median of ``repeats``: on a GPU a step costs the larger of the host's
+    dispatch and the GPU's work, which is not linear in the depth.
     """
 
     paper_size: bool = True

@@ -14,6 +14,11 @@ two orders of magnitude faster than video diffusion); official code: ``videogvt/
   (random keys and values: speed does not depend on them) and the per-step time integrated over the positions
   by the straight line through those points;
 - the 3D-VQ decoder: ``decode_batch`` clips timed, extrapolated per clip.
+
+With ``Figure5Config.direct`` (the `gpu` profile) every full-depth decoder is timed end to end instead, as the median
+of its repeats. On a GPU the extrapolation failed once (``results/gpu/rerun``): a step costs the larger of the
+host's dispatch and the GPU's work, and at 1 and 2 layers the host dominates while at 12 the GPU can, so the time is
+not linear in the depth. ``dtype`` casts the networks (bf16 on a GPU), as inference runs them.
 """
 
 from __future__ import annotations
@@ -88,7 +93,8 @@ def direct_times(cfg: TransformerConfig, codebook: int, tokens: int, cond: int, 
                  device: str = "cpu", dtype: torch.dtype | None = None) -> tuple[dict[str, float], pd.DataFrame]:
     """Seconds of each full-depth decoder for ``batch`` clips, timed end to end (``Figure5Config.direct``): COMMIT and
     MaskGIT with K steps, diffusion as ``diffusion_steps`` x one full forward, AR generating all ``tokens - cond``
-    tokens with its KV cache (None when that exceeds ``ar_direct_max_steps``: then the caller samples steps)."""
+    tokens with its KV cache (no ``"ar"`` key when that exceeds ``ar_direct_max_steps``: the caller then samples
+    steps)."""
     vocab = Vocabulary(codebook)
     prefix, z, ispad = _inputs(vocab, batch, tokens, cond, device)
     seq = cost_model.PREFIX + tokens
