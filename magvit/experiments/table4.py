@@ -397,8 +397,8 @@ def c11_claim(long: pd.DataFrame, references: dict[str, Estimate], required_seed
         verdicts.append(cap_to_seeds(verdict, seeds, required_seeds))
         texts.append(f"{t} {show(ours)} vs tokenised V~ {references[t].value:.1f}: {verdict}")
     won = sum(v in (REPRODUCED, PARTLY) for v in verdicts)
-    ours = (f"{benchmark}, one MT model on {len(tasks)} tasks, FVD (proxy) vs the condition video as output; better on "
-            f"{won} of {len(tasks)} ({seeds} seed{'s' if seeds > 1 else ''}): " + "; ".join(texts))
+    ours = (f"{benchmark}, one MT model on {len(tasks)} tasks, FVD (proxy) vs the condition video through the "
+            f"tokenizer; better on {won} of {len(tasks)} ({seeds} seed{'s' if seeds > 1 else ''}): " + "; ".join(texts))
     return claims.verdict_row("C11", ours, combine_pairs(verdicts), setting, benchmark=benchmark)
 
 
