@@ -98,13 +98,9 @@ def write_figure5(p: Profile, tables: list[pd.DataFrame], ar_steps: list[pd.Data
                   device: str) -> None:
     """The Figure 5 CSVs of the precisions timed so far (a cell left empty where nothing was timed: write_table
     refuses NaN)."""
-    table = pd.concat(tables, ignore_index=True)
-    for column in ["transformer_s_per_clip", "decode_s_per_clip", "layer_s", "forward_full_timed_s",
-                   "forward_full_extrapolated_s"]:
-        table[column] = table[column].astype(object).where(table[column].notna(), "")
+    table = results.blank_missing(pd.concat(tables, ignore_index=True), figure5.MEASURED_COLUMNS)
     results.write_table(table, "figure5_generation", profile=p.name, seeds=0, device=device)
-    steps = pd.concat(ar_steps, ignore_index=True)
-    steps["cache_length"] = steps["cache_length"].astype(object).where(steps["cache_length"].notna(), "")
+    steps = results.blank_missing(pd.concat(ar_steps, ignore_index=True), ["cache_length"])
     results.write_table(steps, "figure5_ar_steps", profile=p.name, seeds=0, device=device)
     results.write_table(pd.concat(claims, ignore_index=True), "claims_figure5", profile=p.name, seeds=0,
                         device=device)
@@ -184,9 +180,8 @@ def training_part(p: Profile, rates: dict[str, object], store: ArtifactStore) ->
                  "batch": len(real), "steps": p.tokenizer.steps, "s_per_step": data_s})
     table = pd.DataFrame(rows)
     table["minutes_per_model"] = table["s_per_step"] * table["steps"] / 60
-    table = table.round(4)
-    for column in ["TFLOP_per_step", "achieved_tflops", "MFU_%_of_measured_matmul"]:  # not counted for the tokenizer
-        table[column] = table[column].astype(object).where(table[column].notna(), "")
+    # FLOPs are not counted for the tokenizer rows
+    table = results.blank_missing(table.round(4), ["TFLOP_per_step", "achieved_tflops", "MFU_%_of_measured_matmul"])
     results.write_table(table, "gpu_profile_steps", profile=p.name, seeds=0, device=rates["device_name"])
     with pd.option_context("display.width", 200):
         print(table.round(3).to_string(index=False))
@@ -194,15 +189,9 @@ def training_part(p: Profile, rates: dict[str, object], store: ArtifactStore) ->
     for name in data.BENCHMARKS:
         ds = data.load(name, "train", p.data.num_frames, p.data.resolution)
         data.get_batch(ds, range(8))  # warm caches (scikit-image photos are resized once per size)
-        clips_per_s[name] = 16 / _seconds(lambda ds=ds: data.get_batch(ds, range(100, 116)))
+        clips_per_s[name] = 16 / figure5.best(lambda ds=ds: data.get_batch(ds, range(100, 116)), 1)
     print("host clips/s at", f"{p.data.num_frames}x{p.data.resolution}^2:",
           {k: round(v, 1) for k, v in clips_per_s.items()})
-
-
-def _seconds(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
 
 
 def main() -> None:

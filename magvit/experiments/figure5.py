@@ -271,6 +271,11 @@ def measure(profile: Profile, progress: Callable[[str], None] = print, dtype: to
     return pd.DataFrame(rows), pd.concat(ar_steps, ignore_index=True)
 
 
+# measure()'s timed columns: NaN where a size was predicted only (written empty: results.blank_missing)
+MEASURED_COLUMNS = ("transformer_s_per_clip", "decode_s_per_clip", "layer_s", "forward_full_timed_s",
+                    "forward_full_extrapolated_s")
+
+
 def predict(table: pd.DataFrame, profile: Profile, hardware: list[cost_model.Hardware]) -> pd.DataFrame:
     """Add predicted seconds per clip (transformer and 3D-VQ decoder) on each of ``hardware`` to ``table``."""
     f5 = profile.figure5

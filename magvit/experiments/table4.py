@@ -56,6 +56,7 @@ from magvit.generative.tasks import (
 from magvit.generative.train import get_transformer
 from magvit.infra.artifacts import ArtifactStore
 from magvit.infra.checks import check_seed
+from magvit.infra.results import blank_missing
 from magvit.metrics import ProxyEvaluator, fvd
 from magvit.tokenizer.evaluate import reconstruct
 
@@ -412,11 +413,7 @@ def table4_claims(long: pd.DataFrame, references: dict[str, Estimate], required_
 def for_csv(table: pd.DataFrame) -> pd.DataFrame:
     """The wide table with the task columns a benchmark does not have left empty (``write_table`` refuses NaN in a
     metric column; an empty cell says "no such task here")."""
-    out = table.copy()
-    for column in COLUMNS:
-        if column in out and out[column].isna().any():
-            out[column] = out[column].astype(object).where(out[column].notna(), "")
-    return out
+    return blank_missing(table, COLUMNS)
 
 
 def paper_side_by_side(table: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:

@@ -57,6 +57,16 @@ def write_table(df: pd.DataFrame, name: str, *, profile: str, seeds: int | Itera
     return path
 
 
+def blank_missing(df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+    """A copy of ``df`` whose NaN cells in ``columns`` are left empty: "not measured here", which ``write_table``
+    accepts where it refuses NaN in a metric column."""
+    out = df.copy()
+    for column in columns:
+        if column in out and out[column].isna().any():
+            out[column] = out[column].astype(object).where(out[column].notna(), "")
+    return out
+
+
 def checked(df: pd.DataFrame, decimals: int) -> pd.DataFrame:
     """``df`` as a ``# NBVAL_CHECK_OUTPUT`` cell prints it: float columns rounded to ``decimals``, negative
     zeros made ``0.0``.
