@@ -41,6 +41,9 @@ def test_resolves_when_fvd_and_accuracy_improve_beyond_their_intervals(tmp_path)
     assert rp.resolves(tmp_path, "pushbot") is True  # no paired columns: the rows' intervals do not overlap
     text = rp.statement(tmp_path, "shapes")
     assert "resolves" in text and "NOT" not in text and "300.0 -> 250.0 -> 200.0" in text
+    assert "1/8, 1/2, 1 of the budget" in text and "this table scores" not in text
+    # a table scoring fewer clips per row than the measurement is told its intervals are wider
+    assert "this table scores 32, so its intervals are wider" in rp.statement(tmp_path, "shapes", clips=32)
 
 
 def test_does_not_resolve_when_fvd_does_not_improve(tmp_path):

@@ -141,11 +141,18 @@ def accuracy_interval(correct: np.ndarray) -> tuple[float, float]:
     return max(0.0, min(centre - half, p)), min(1.0, max(centre + half, p))
 
 
+def table_clips(profile: Profile) -> int:
+    """Generated clips per row of Tables 1-3 (notebooks 06-07): the count the resolving power is measured at by
+    default, so that its intervals are those of the tables' rows (Tables 4-5 score fewer per task, see
+    :func:`statement`'s ``clips``)."""
+    return max(2 * profile.tables.fvd_groups, int(profile.tables.eval_samples * profile.tables.eval_fraction))
+
+
 def measure(profile: Profile, seed: int = 0, benchmarks: tuple[tuple[str, str], ...] = BENCHMARKS,
             fractions: tuple[float, ...] = FRACTIONS, *, num_samples: int | None = None,
             evaluator: ProxyEvaluator | None = None, store: ArtifactStore | None = None) -> pd.DataFrame:
     """Train (or load) the reference MAGVIT-B at each budget fraction on each (benchmark, task), generate
-    ``num_samples`` clips (default ``profile.tables.eval_samples``) conditioned on the same held-out test clips, and
+    ``num_samples`` clips (default :func:`table_clips`, 128 at ``cpu``) conditioned on the same held-out test clips, and
     score them; one row per (benchmark, task, fraction) with :data:`COLUMNS` and :data:`EXTRA_COLUMNS`.
 
     ``fvd_diff*`` / ``accuracy_diff*``: this row minus the largest-budget row of its (benchmark, task), paired
@@ -159,7 +166,7 @@ def measure(profile: Profile, seed: int = 0, benchmarks: tuple[tuple[str, str], 
         check_task(task)
         if benchmark not in video_data.BENCHMARKS:
             raise ValueError(f"unknown benchmark {benchmark!r}; choose from {', '.join(video_data.BENCHMARKS)}")
-    n = int(num_samples or profile.tables.eval_samples)
+    n = int(num_samples or table_clips(profile))
     if n < 2:
         raise ValueError(f"num_samples must be at least 2 (FVD needs a covariance), got {n}")
     evaluator = evaluator or get_evaluator(profile, store=store)
@@ -194,7 +201,8 @@ def measure(profile: Profile, seed: int = 0, benchmarks: tuple[tuple[str, str], 
             if classes:
                 corrects[fraction] = evaluator.predict(samples.fake, "label") == target
                 low, high = accuracy_interval(corrects[fraction])
-                is_mean, _ = inception_score(evaluator.class_probs(samples.fake), splits=min(10, n))
+                splits = min(profile.tables.fvd_groups or 10, n)  # as sample.score: the tables' IS splits
+                is_mean, _ = inception_score(evaluator.class_probs(samples.fake), splits=splits)
                 row |= {"class_accuracy": float(corrects[fraction].mean()), "class_accuracy_low": low,
                         "class_accuracy_high": high, "is_proxy": is_mean, "real_class_accuracy": floor["real_accuracy"],
                         "chance": 1 / num_classes, "floor_class_accuracy": floor["accuracy"]}
@@ -318,14 +326,21 @@ def _describe(rows: pd.DataFrame) -> str:
     return text
 
 
-def statement(folder: str | Path, benchmark: str) -> str:
-    """One sentence for a table notebook: whether its comparisons on ``benchmark`` are within the resolved range."""
+def statement(folder: str | Path, benchmark: str, clips: int | None = None) -> str:
+    """One sentence for a table notebook: whether its comparisons on ``benchmark`` are within the resolved range.
+
+    ``clips``: the generated clips per row of the calling table; where it is fewer than the resolving power was
+    measured at, the sentence says so (the table's intervals are wider than the ones resolved here)."""
     verdict = resolves(folder, benchmark)
     if verdict is None:
         return (f"Resolving power on {benchmark}: not measured ({TABLE}.csv has no rows for it in {Path(folder)}), so "
                 f"this table cannot say whether its instrument sees differences of the size its claims are about.")
     rows = _rows(folder, benchmark)
     described = "; ".join(_describe(g) for g in _groups(rows))
+    measured = int(rows["num_samples"].min()) if "num_samples" in rows else None
+    if clips is not None and measured is not None and clips < measured:
+        described += (f"; measured on {measured} clips per row, this table scores {clips}, so its intervals are "
+                      f"wider than these")
     if verdict:
         return (f"Resolving power on {benchmark}: the instrument resolves the reference MAGVIT-B's training budget "
                 f"({described}), so this table's comparisons on {benchmark} are within the resolved range for "
