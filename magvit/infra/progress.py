@@ -1,0 +1,152 @@
+"""The one progress-bar policy of the package: live bars for a person, one line per run in a saved notebook.
+
+A tqdm bar redraws its line with carriage returns. A terminal or a live Jupyter cell shows only the latest
+state, but a notebook executed by papermill stores every redraw as its own output, so the executed copy of a
+study notebook carried hundreds of ``step 37/300 [00:16<01:51, ...`` lines before its table. Two remedies, one
+for each way a notebook is run:
+
+- ``MAGVIT_PROGRESS=summary`` (for ``papermill`` or ``nbconvert --execute`` by hand): :func:`progress` draws no
+  live bar and prints one line when the run ends, the bar's final state: its name, steps, time and last postfix
+  (the losses, for ``magvit.infra.train.fit``);
+- the study runner (``magvit.study``) keeps live bars, which its status line shows as they run, and passes the
+  executed copy through :func:`clean_notebook_file`, which keeps of every redrawn line only what a terminal
+  would show at the end: the bar's final state. Nothing else in the notebook changes.
+
+``MAGVIT_PROGRESS`` unset or ``live`` (interactive Jupyter, a terminal) keeps tqdm's live bar.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from tqdm import tqdm  # text bars: tqdm.auto warns in a kernel without ipywidgets
+
+from magvit.infra.atomic import atomic_write_text
+
+ENV = "MAGVIT_PROGRESS"
+MODES = ("live", "summary")
+# A tqdm line: "n/total [elapsed<remaining" (fit: "step 120/500 [01:10<03:40, ...]"; the default format:
+# "sampling FP:  50%|#####     | 1/2 [00:05<00:05, ...]").
+PROGRESS_LINE = re.compile(r"\d+/\d+ \[\d")
+
+
+def mode() -> str:
+    """The policy named by ``$MAGVIT_PROGRESS``: ``live`` (default) or ``summary``."""
+    value = os.environ.get(ENV, "").strip().lower() or "live"
+    if value not in MODES:
+        raise ValueError(f"${ENV} must be one of {', '.join(MODES)}, got {os.environ[ENV]!r}")
+    return value
+
+
+class _Discard:
+    """A file that drops what tqdm draws (summary mode draws once, at the end)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+class SummaryBar(tqdm):
+    """A tqdm that draws nothing while it runs and prints its final state as one line when it closes."""
+
+    def __init__(self, *args: Any, summary_file: Any = None, **kwargs: Any) -> None:
+        self._summary_file = summary_file
+        self._summarised = False
+        kwargs.update(file=_Discard(), mininterval=float("inf"), maxinterval=float("inf"), leave=False)
+        super().__init__(*args, **kwargs)
+
+    def close(self) -> None:
+        if not self._summarised and not self.disable:
+            self._summarised = True
+            stream = self._summary_file or sys.stderr
+            stream.write(str(self).rstrip() + "\n")
+            stream.flush()
+        super().close()
+
+
+def progress(iterable: Iterable | None = None, *, desc: str, **kwargs: Any) -> tqdm:
+    """``tqdm(iterable, desc=desc, **kwargs)`` under the package's policy (:func:`mode`): a live bar, or, with
+    ``MAGVIT_PROGRESS=summary``, one line per run when it closes (steps, time, final postfix)."""
+    if mode() == "summary":
+        return SummaryBar(iterable, desc=desc, **kwargs)
+    return tqdm(iterable, desc=desc, **kwargs)
+
+
+def final_text(text: str) -> str:
+    """What a terminal shows of ``text`` at the end: of each line, the part after its last carriage return
+    (a line that a bar cleared, ``\\r   \\r``, disappears)."""
+    lines = []
+    for line in text.split("\n"):
+        kept = line.rsplit("\r", 1)[-1]
+        if "\r" in line and not kept.strip():  # cleared (tqdm leave=False): nothing stays on screen
+            continue
+        lines.append(kept)
+    return "\n".join(lines)
+
+
+def clean_outputs(outputs: list[dict]) -> list[dict]:
+    """One cell's outputs as a terminal would leave them: a stream output that starts with a carriage return
+    overwrites the unfinished last line of the previous output of the same stream (stdout / stderr), and within
+    an output only each line's final state stays. Other outputs (figures, tables, errors) are kept unchanged."""
+    kept: list[dict] = []
+    open_line: dict[str, int] = {}  # stream name -> index in ``kept`` of the output whose last line is unfinished
+    for output in outputs:
+        if output.get("output_type") != "stream":
+            kept.append(output)
+            continue
+        name, text = output["name"], output["text"]
+        if text.startswith("\r") and name in open_line:
+            previous = kept[open_line.pop(name)]
+            head = previous["text"].rpartition("\n")[0]
+            previous["text"] = head + "\n" if head or previous["text"].startswith("\n") else ""
+        output = dict(output, text=final_text(text))
+        kept.append(output)
+        if not text.endswith("\n"):
+            open_line[name] = len(kept) - 1
+        else:
+            open_line.pop(name, None)
+    return [nbformat.from_dict(o) for o in kept if not (o.get("output_type") == "stream" and not o["text"])]
+
+
+def count_progress_lines(nb: nbformat.NotebookNode) -> int:
+    """Lines of a notebook's stream outputs that are progress-bar states (what a reader scrolls past)."""
+    return sum(bool(PROGRESS_LINE.search(segment))
+               for cell in nb.cells for output in cell.get("outputs", []) if output.get("output_type") == "stream"
+               for segment in re.split(r"[\r\n]", output["text"]))
+
+
+def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """``nb`` with every code cell's outputs passed through :func:`clean_outputs` (in place; returned)."""
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = clean_outputs(cell.outputs)
+    return nb
+
+
+def clean_notebook_file(path: Path | str) -> int:
+    """Rewrite an executed notebook with its progress bars reduced to their final lines (atomically); return how
+    many progress lines it had before."""
+    path = Path(path)
+    original = path.read_text()
+    nb = nbformat.reads(original, as_version=4)
+    before = count_progress_lines(nb)
+    text = nbformat.writes(clean_notebook(nb))
+    if original.endswith("\n") and not text.endswith("\n"):  # keep the writer's convention (papermill: none)
+        text += "\n"
+    if text != original:
+        atomic_write_text(path, text)
+    return before
+
+
+if __name__ == "__main__":  # python -m magvit.infra.progress NB.ipynb ...: clean executed notebooks in place
+    for arg in sys.argv[1:]:
+        print(f"{arg}: {clean_notebook_file(arg)} progress lines before, "
+              f"{count_progress_lines(nbformat.read(arg, as_version=4))} after")
