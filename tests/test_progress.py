@@ -8,6 +8,7 @@ import json
 import re
 
 import nbformat
+import papermill
 import pytest
 
 from magvit import study
@@ -112,3 +113,19 @@ def test_committed_executed_notebooks_have_one_progress_line_per_run():
                 for line in text.split("\n"):
                     if (m := re.search(r"(\d+)/(\d+) \[\d", line)):
                         assert m[1] == m[2] or "step 0/" not in line, f"{path.name}: a bar's first state: {line}"
+
+
+def test_papermill_by_hand_with_summary_mode_prints_one_line_per_run(tmp_path, monkeypatch):
+    """``MAGVIT_PROGRESS=summary papermill ...``: the kernel inherits the variable; no redraw is ever sent."""
+    monkeypatch.setenv(prog.ENV, "summary")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(TRAINING_NOTEBOOK.format(cache=str(tmp_path / "cache")))]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "in.ipynb")
+    papermill.execute_notebook(str(tmp_path / "in.ipynb"), str(tmp_path / "out.ipynb"), kernel_name="python3",
+                               progress_bar=False, kernel_manager_class=study.EncryptedKernelManager)
+    out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    texts = [o["text"] for o in out.cells[0].outputs if o.get("output_type") == "stream"]
+    assert not any("\r" in t for t in texts), texts
+    assert prog.count_progress_lines(out) == 3, texts
+    assert any(t.startswith("toy 0: step 20/20 [") and "loss=" in t for t in texts)
