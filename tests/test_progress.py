@@ -129,3 +129,20 @@ def test_papermill_by_hand_with_summary_mode_prints_one_line_per_run(tmp_path, m
     assert not any("\r" in t for t in texts), texts
     assert prog.count_progress_lines(out) == 3, texts
     assert any(t.startswith("toy 0: step 20/20 [") and "loss=" in t for t in texts)
+
+
+def test_a_smoke_notebook_through_the_runner_leaves_one_final_line_per_run(tmp_path, monkeypatch):
+    """Notebook 09 (Table 5) at ``smoke`` from an empty cache (~25 s on 2 cores; 10 training runs and 21 sampling
+    runs when written): each run leaves one line, its final state (n == total); without the cleaning each left its
+    first state (``step 0/6``) and its final state twice."""
+    monkeypatch.setenv("MAGVIT_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("MAGVIT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv(prog.ENV, raising=False)
+    [executed] = study.run_study("smoke", 0, only=["09"], stream=io.StringIO())
+    out = nbformat.read(executed, as_version=4)
+    lines = [s for c in out.cells for o in c.get("outputs", []) if o.get("output_type") == "stream"
+             for s in o["text"].split("\n") if prog.PROGRESS_LINE.search(s)]
+    states = [re.search(r"(\d+)/(\d+) \[", s).groups() for s in lines]
+    assert lines and all(n == total for n, total in states), lines
+    assert any(s.startswith("transformer ") for s in lines) and any(s.startswith("sampling ") for s in lines)
+    assert not any("\r" in o.get("text", "") for c in out.cells for o in c.get("outputs", []))
