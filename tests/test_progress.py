@@ -25,7 +25,7 @@ def test_clean_outputs_keeps_what_a_terminal_shows_at_the_end():
     outputs = [stream("hello\n", "stdout"), stream("\rrun a: step 0/3 [00:00<?]"),
                stream("\rrun a: step 2/3 [00:01<00:01]"),
                stream("a warning printed between two redraws\n", "stdout"), stream("\rrun a: step 3/3 [00:02<00:00]"),
-               stream("\n"), figure, stream("\rrun b: 0/2 [00:00<?]"), stream("\r               \r"),  # leave=False
+               stream("\n"), figure, stream("\rrun b: 0/2 [00:00<?]"), stream("\r" + " " * 20 + "\r"),  # leave=False
                stream("done\n", "stdout")]
     cleaned = prog.clean_outputs(outputs)
     texts = [(o.get("name"), o.get("text")) for o in cleaned]
@@ -34,6 +34,8 @@ def test_clean_outputs_keeps_what_a_terminal_shows_at_the_end():
     assert cleaned[4] == figure
     # within one output (nbconvert may join redraws) only each line's final state stays
     assert prog.final_text("x\rrun: 1/2 [0\rrun: 2/2 [1\nnext\n") == "run: 2/2 [1\nnext\n"
+    assert prog.final_text("\rrun: 10/10 [1\r1/10 \n") == "1/10 10/10 [1\n"  # a terminal's overwrite, not a replace
+    assert prog.final_text("bar 3/3\r\n") == "bar 3/3\n"  # a return with nothing after it erases nothing
 
 
 def test_summary_mode_prints_one_line_per_run_and_live_mode_is_tqdm(monkeypatch):

@@ -81,14 +81,19 @@ def progress(iterable: Iterable | None = None, *, desc: str, **kwargs: Any) -> t
 
 
 def final_text(text: str) -> str:
-    """What a terminal shows of ``text`` at the end: of each line, the part after its last carriage return
-    (a line that a bar cleared, ``\\r   \\r``, disappears)."""
+    """What a terminal shows of ``text`` at the end: each carriage return moves back to the line's start, and what
+    follows overwrites the line character by character (tqdm pads a shorter redraw with spaces). A line left blank
+    that way (a bar cleared by ``leave=False``) disappears; a redrawn line loses its trailing padding."""
     lines = []
     for line in text.split("\n"):
-        kept = line.rsplit("\r", 1)[-1]
-        if "\r" in line and not kept.strip():  # cleared (tqdm leave=False): nothing stays on screen
+        if "\r" not in line:
+            lines.append(line)
             continue
-        lines.append(kept)
+        screen = ""
+        for segment in line.split("\r"):
+            screen = segment + screen[len(segment):]
+        if screen.strip():
+            lines.append(screen.rstrip())
     return "\n".join(lines)
 
 
@@ -103,10 +108,11 @@ def clean_outputs(outputs: list[dict]) -> list[dict]:
             kept.append(output)
             continue
         name, text = output["name"], output["text"]
-        if text.startswith("\r") and name in open_line:
+        if text.startswith("\r") and name in open_line:  # it redraws the previous output's unfinished line
             previous = kept[open_line.pop(name)]
-            head = previous["text"].rpartition("\n")[0]
-            previous["text"] = head + "\n" if head or previous["text"].startswith("\n") else ""
+            head, newline, tail = previous["text"].rpartition("\n")
+            previous["text"] = head + newline
+            text = tail + text
         output = dict(output, text=final_text(text))
         kept.append(output)
         if not text.endswith("\n"):
