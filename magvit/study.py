@@ -32,8 +32,8 @@ from magvit.experiments import claims, summary
 from magvit.infra.artifacts import git_commit, utc_now
 from magvit.infra.atomic import atomic_write_text
 from magvit.infra.locks import file_lock
+from magvit.infra.notebooks import clean_notebook_file
 from magvit.infra.paths import REPO_ROOT, results_dir
-from magvit.infra.progress import clean_notebook_file
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 # papermill resolves "python3" to the interpreter running it (jupyter_client swaps a bare "python"

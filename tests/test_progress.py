@@ -1,5 +1,5 @@
 """The progress-bar policy (issue 28): live bars for a person, one line per training or sampling run in an executed
-notebook (``magvit.infra.progress``)."""
+notebook (``magvit.infra.progress``, ``magvit.infra.notebooks``)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import papermill
 import pytest
 
 from magvit import study
+from magvit.infra import notebooks as executed_nb
 from magvit.infra import progress as prog
 from magvit.infra.paths import REPO_ROOT
 
@@ -27,15 +28,15 @@ def test_clean_outputs_keeps_what_a_terminal_shows_at_the_end():
                stream("a warning printed between two redraws\n", "stdout"), stream("\rrun a: step 3/3 [00:02<00:00]"),
                stream("\n"), figure, stream("\rrun b: 0/2 [00:00<?]"), stream("\r" + " " * 20 + "\r"),  # leave=False
                stream("done\n", "stdout")]
-    cleaned = prog.clean_outputs(outputs)
+    cleaned = executed_nb.clean_outputs(outputs)
     texts = [(o.get("name"), o.get("text")) for o in cleaned]
     assert texts == [("stdout", "hello\n"), ("stdout", "a warning printed between two redraws\n"),
                      ("stderr", "run a: step 3/3 [00:02<00:00]"), ("stderr", "\n"), (None, None), ("stdout", "done\n")]
     assert cleaned[4] == figure
     # within one output (nbconvert may join redraws) only each line's final state stays
-    assert prog.final_text("x\rrun: 1/2 [0\rrun: 2/2 [1\nnext\n") == "run: 2/2 [1\nnext\n"
-    assert prog.final_text("\rrun: 10/10 [1\r1/10 \n") == "1/10 10/10 [1\n"  # a terminal's overwrite, not a replace
-    assert prog.final_text("bar 3/3\r\n") == "bar 3/3\n"  # a return with nothing after it erases nothing
+    assert executed_nb.final_text("x\rrun: 1/2 [0\rrun: 2/2 [1\nnext\n") == "run: 2/2 [1\nnext\n"
+    assert executed_nb.final_text("\rrun: 10/10 [1\r1/10 \n") == "1/10 10/10 [1\n"  # overwritten, not replaced
+    assert executed_nb.final_text("bar 3/3\r\n") == "bar 3/3\n"  # a return with nothing after it erases nothing
 
 
 def test_summary_mode_prints_one_line_per_run_and_live_mode_is_tqdm(monkeypatch):
@@ -94,8 +95,8 @@ def test_a_notebook_run_by_the_study_runner_keeps_one_progress_line_per_run(tmp_
     assert len(live) > 3, "the status line no longer sees the live bar"
     out = nbformat.read(executed, as_version=4)
     lines = [s for c in out.cells for o in c.get("outputs", []) if o.get("output_type") == "stream"
-             for s in re.split(r"[\r\n]", o["text"]) if prog.PROGRESS_LINE.search(s)]
-    assert len(lines) == 3 == prog.count_progress_lines(out), lines
+             for s in re.split(r"[\r\n]", o["text"]) if executed_nb.PROGRESS_LINE.search(s)]
+    assert len(lines) == 3 == executed_nb.count_progress_lines(out), lines
     assert lines[0].startswith("toy 0: step 20/20 [") and "loss=" in lines[0]
     assert lines[1].startswith("toy 1: step 20/20 [") and lines[2].startswith("sampling toy: 100%")
     assert any(o.get("text") == "table\n" for o in out.cells[-1].outputs)
@@ -129,7 +130,7 @@ def test_papermill_by_hand_with_summary_mode_prints_one_line_per_run(tmp_path, m
     out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     texts = [o["text"] for o in out.cells[0].outputs if o.get("output_type") == "stream"]
     assert not any("\r" in t for t in texts), texts
-    assert prog.count_progress_lines(out) == 3, texts
+    assert executed_nb.count_progress_lines(out) == 3, texts
     assert any(t.startswith("toy 0: step 20/20 [") and "loss=" in t for t in texts)
 
 
@@ -143,7 +144,7 @@ def test_a_smoke_notebook_through_the_runner_leaves_one_final_line_per_run(tmp_p
     [executed] = study.run_study("smoke", 0, only=["09"], stream=io.StringIO())
     out = nbformat.read(executed, as_version=4)
     lines = [s for c in out.cells for o in c.get("outputs", []) if o.get("output_type") == "stream"
-             for s in o["text"].split("\n") if prog.PROGRESS_LINE.search(s)]
+             for s in o["text"].split("\n") if executed_nb.PROGRESS_LINE.search(s)]
     states = [re.search(r"(\d+)/(\d+) \[", s).groups() for s in lines]
     assert lines and all(n == total for n, total in states), lines
     assert any(s.startswith("transformer ") for s in lines) and any(s.startswith("sampling ") for s in lines)
