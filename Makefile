@@ -46,11 +46,11 @@ nbval: install-test
 	$(call NBVAL_RUN,OMP_NUM_THREADS=1 MAGVIT_CACHE=$$d/cache)
 
 # Re-execute the notebooks in place at the smoke profile (refreshes the outputs nbval compares);
-# NB=02 refreshes only 02_*.ipynb.
+# NB=02 refreshes only 02_*.ipynb. MAGVIT_PROGRESS=summary: one line per training run, not every redraw of its bar.
 NB ?= [0-9][0-9]_
 notebooks: install-test
 	cd notebooks && for nb in $(NB)*.ipynb; do \
-	  MAGVIT_PROFILE=smoke MAGVIT_RESULTS=$$(mktemp -d) ../$(PY) -m jupyter nbconvert --to notebook \
+	  MAGVIT_PROFILE=smoke MAGVIT_PROGRESS=summary MAGVIT_RESULTS=$$(mktemp -d) ../$(PY) -m jupyter nbconvert --to notebook \
 	    --ExecutePreprocessor.kernel_manager_class=magvit.study.EncryptedKernelManager \
 	    --execute --inplace $$nb || exit 1; done
 

@@ -32,6 +32,7 @@ from magvit.experiments import claims, summary
 from magvit.infra.artifacts import git_commit, utc_now
 from magvit.infra.atomic import atomic_write_text
 from magvit.infra.locks import file_lock
+from magvit.infra.notebooks import clean_notebook_file
 from magvit.infra.paths import REPO_ROOT, results_dir
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
@@ -190,6 +191,9 @@ def run_notebook(notebook: Path, profile: str, seed: int, out_dir: Path, status:
             f"notebook {notebook.name} failed in cell {err.exec_count}: {err.ename}: {err.evalue}\n"
             f"executed copy: {output}"
         ) from None
+    finally:  # the live bars fed the status line; the executed copy keeps each bar's final line only
+        if output.exists():
+            clean_notebook_file(output)
     return output
 
 

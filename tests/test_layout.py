@@ -1,5 +1,6 @@
 """The package's layout (issue 13): no import cycles between its modules, no function-level imports except the
-optional TensorFlow ones, and no module left at a pre-reorganisation path. Read from the source with ``ast``."""
+optional TensorFlow ones, and no module left at a pre-reorganisation path; each package on its floor (issue 28): a
+module imports only from its own floor or lower ones. Read from the source with ``ast``."""
 
 from __future__ import annotations
 
@@ -64,6 +65,56 @@ def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
         if node not in state and (cycle := visit(node)):
             return cycle
     return None
+
+
+# The floors, lowest first: a metric must not depend on the claims layer, the shared machinery not on the data layer.
+FLOORS = ("config", "infra", "data", "metrics", "tokenizer", "generative", "experiments", "study")
+# top-level modules that are no package of their own: the profiles are configs; the torchrun launcher runs the study
+PLACED = {"magvit.profiles": "config", "magvit.scaleout": "study"}
+
+
+def floor(module: str) -> int | None:
+    """The floor of a magvit module (``None`` for the package's own ``__init__``, which imports nothing)."""
+    if module == "magvit":
+        return None
+    name = PLACED.get(module, module.split(".")[1])
+    if name not in FLOORS:
+        raise AssertionError(f"{module} is on no floor: add its package to FLOORS or the module to PLACED")
+    return FLOORS.index(name)
+
+
+def floor_violations(edges: dict[str, set[str]]) -> list[str]:
+    """``module -> target`` for every import of a module from a higher floor (a package whose submodule is named
+    too is not named again)."""
+    found = []
+    for module, targets in sorted(edges.items()):
+        here = floor(module)
+        higher = {t for t in targets if here is not None and (there := floor(t)) is not None and there > here}
+        for target in sorted(t for t in higher if not any(o.startswith(t + ".") for o in higher)):
+            found.append(f"{module} ({FLOORS[here]}) imports {target} ({FLOORS[floor(target)]})")
+    return found
+
+
+def test_floor_violations_are_found():
+    edges = {"magvit.metrics.frechet": {"magvit.experiments", "magvit.experiments.verdicts", "magvit.infra.paths"},
+             "magvit.infra.plots": {"magvit.data.video"}, "magvit.data.real": {"magvit.infra.video"},
+             "magvit.experiments.memory": {"magvit.profiles"}, "magvit.config": {"magvit.scaleout"}}
+    assert floor_violations(edges) == [
+        "magvit.config (config) imports magvit.scaleout (study)",
+        "magvit.infra.plots (infra) imports magvit.data.video (data)",
+        "magvit.metrics.frechet (metrics) imports magvit.experiments.verdicts (experiments)"]
+
+
+# Being removed on another branch (issue 28: ``Estimate`` moves out of experiments.verdicts); once that is merged, this
+# test fails until the entry is deleted here, so the floor then holds for good.
+PENDING = {"magvit.metrics.frechet (metrics) imports magvit.experiments.verdicts (experiments)"}
+
+
+def test_every_module_imports_only_from_its_floor_or_lower():
+    """config < infra < data < metrics < tokenizer < generative < experiments < study."""
+    violations = floor_violations(graph())
+    assert not (new := [v for v in violations if v not in PENDING]), "imports from a higher floor:\n" + "\n".join(new)
+    assert not (gone := PENDING - set(violations)), f"fixed, delete from PENDING: {sorted(gone)}"
 
 
 def test_find_cycle_finds_one():

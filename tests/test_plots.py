@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 import torch
 
+from magvit.data import video as data_video
 from magvit.infra import plots, results
+from magvit.infra import video as infra_video
 
 
 def test_grid_gif_and_curves(tmp_path, monkeypatch):
@@ -34,3 +36,11 @@ def test_grid_gif_and_curves(tmp_path, monkeypatch):
 def test_grid_refuses_bad_video():
     with pytest.raises(ValueError, match="channels"):
         plots.frame_grid(torch.rand(1, 8, 16, 16, 3))
+
+
+def test_video_convention_lives_below_plots_and_data_reexports_it():
+    """plots needs check_video / to_uint8 without importing the data layer (issue 28); old imports keep working."""
+    for name in ("check_video", "to_video", "to_uint8", "RANGE_TOLERANCE"):
+        assert getattr(data_video, name) is getattr(infra_video, name)
+    with pytest.raises(ValueError, match="video contains NaN or inf"):  # plots still checks its input
+        plots.frame_grid([torch.full((1, 3, 2, 4, 4), float("nan"))], max_frames=1)

@@ -9,6 +9,7 @@ import torch
 
 from magvit import data
 from magvit.data import real
+from magvit.data.real import bair, common, kinetics600, ssv2, ucf101
 
 
 def check_item(ds, resolution: int, num_frames: int = 8):
@@ -90,3 +91,12 @@ def test_short_video_is_named(tmp_path):
     root = real.write_tiny_ucf101(tmp_path / "ucf")
     with pytest.raises(ValueError, match=r"v_ApplyEyeMakeup_g01_c01.avi has 20 frames; .* needs 31"):
         data.load("ucf101", "train", num_frames=16, stride=2, root=root)[0]
+
+
+def test_one_module_per_format_and_the_old_imports_work():
+    """issue 28: the loaders split per dataset format; ``magvit.data.real`` still exports every public name."""
+    for name, module in (("ucf101", ucf101), ("bair", bair), ("kinetics600", kinetics600), ("ssv2", ssv2)):
+        assert real.LOADERS[name] is getattr(module, f"load_{name}")
+        assert real.WRITERS[name] is getattr(module, f"write_tiny_{name}")
+    assert real.RealVideo is common.RealVideo and real.check_videos is common.check_videos
+    assert set(real.__all__) <= set(dir(real))

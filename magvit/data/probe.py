@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from tqdm import tqdm  # text bars: tqdm.auto warns in a kernel without ipywidgets
 
 from magvit import data
 from magvit.data.procedural import NUM_DIRECTIONS, NUM_SPEEDS
+from magvit.infra.progress import progress
 
 # classes of each label key ("label": the benchmark's own class count)
 LABEL_CLASSES = {"label": None, "speed": NUM_SPEEDS, "direction": NUM_DIRECTIONS}
@@ -78,8 +78,8 @@ def label_probe(name: str = "shapes", label: str = "label", visible_frames: int 
     generator = torch.Generator().manual_seed(seed)
     net = probe_net(num_classes, width).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
-    for _ in tqdm(range(steps), desc=f"probe {name}.{label} ({visible_frames} frames)", mininterval=2.0,
-                  leave=False):
+    for _ in progress(range(steps), desc=f"probe {name}.{label} ({visible_frames} frames)", mininterval=2.0,
+                      leave=False):
         idx = torch.randint(0, num_train, (batch_size,), generator=generator).to(device)
         loss = nn.functional.cross_entropy(net(x_train[idx]), y_train[idx])
         opt.zero_grad()

@@ -13,9 +13,9 @@ import torch
 from einops import rearrange
 from PIL import Image, ImageDraw
 
-from magvit.data.video import check_video, to_uint8
 from magvit.infra.atomic import atomic_write_with
 from magvit.infra.paths import figures_dir
+from magvit.infra.video import check_video, to_uint8
 
 
 def frame_grid(videos: Sequence[torch.Tensor] | torch.Tensor, row_labels: Sequence[str] | None = None,

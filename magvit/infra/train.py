@@ -28,11 +28,11 @@ from typing import Any
 import pandas as pd
 import torch
 from torch import nn
-from tqdm import tqdm  # text bars: tqdm.auto warns in a kernel without ipywidgets
 
 from magvit.infra.artifacts import ArtifactDamagedError, ArtifactStore
 from magvit.infra.checks import check_seed
 from magvit.infra.distributed import barrier, broadcast_from_main, main_only, world
+from magvit.infra.progress import progress
 
 
 class DamagedArtifactWarning(UserWarning):
@@ -183,8 +183,8 @@ def _fit_locked(kind: str, config: Any, seed: int, modules: dict[str, nn.Module]
     for module in modules.values():
         module.train()
     # No graphic bar: the line must fit the study runner's status line (magvit.study) with step, time left
-    # and the loss, which is the first postfix.
-    bar = tqdm(range(start, num_steps), desc=desc or kind, initial=start, total=num_steps, mininterval=2.0,
+    # and the loss, which is the first postfix. Under MAGVIT_PROGRESS=summary only its final state is printed.
+    bar = progress(range(start, num_steps), desc=desc or kind, initial=start, total=num_steps, mininterval=2.0,
                disable=not world().is_main,
                bar_format="{desc}: step {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{postfix}]")
     for step in bar:

@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm  # text bars: tqdm.auto warns in a kernel without ipywidgets
 
 from magvit import data
 from magvit.data.video import check_video
+from magvit.infra.progress import progress
 from magvit.metrics.frechet import fvd
 from magvit.metrics.image import gaussian_window
 from magvit.metrics.inception import inception_score
@@ -98,7 +98,7 @@ def validation_curves(evaluator: ProxyEvaluator, num_frames: int, resolution: in
     real_feats, real_pix = evaluator.features(real), pixel_features(real)
     swap = one_class_clips(num_samples, num_frames, resolution, seed)
     rows = []
-    for kind in tqdm(CORRUPTIONS, desc="validation", mininterval=2.0):
+    for kind in progress(CORRUPTIONS, desc="validation", mininterval=2.0):
         for level in levels:
             corrupted = perturb(fake, kind, level, seed, swap_video=swap)
             result = fvd(real_feats, evaluator.features(corrupted), num_bootstrap, seed)
