@@ -1,4 +1,4 @@
-"""Launch data-parallel training of a profile's tokenizer or transformer under ``torchrun`` (README, *Scale-out*).
+"""Launch data-parallel training of a profile's tokenizer or transformer under ``torchrun`` (docs/scale-out.md).
 
     torchrun --standalone --nproc_per_node=8 -m magvit.scaleout --profile paper --stage tokenizer
     torchrun --standalone --nproc_per_node=8 -m magvit.scaleout --profile paper --stage transformer --tasks FP

@@ -1,5 +1,5 @@
 """Fault injection: damaged cache files, SIGKILL mid-training, two processes on one cache or results folder,
-untrusted files, and bad input at the public entries. README "Reliability" lists each fault with its test.
+untrusted files, and bad input at the public entries. docs/reliability.md lists each fault with its test.
 
 Subprocess tests train the smoke proxy evaluator (the real ``fit`` + store + data path) for a few steps; every
 other test trains a toy MLP in-process. The whole file takes well under two minutes on 2 busy cores.

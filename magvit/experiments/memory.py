@@ -1,4 +1,4 @@
-"""Training memory per GPU of the ``paper`` profile's models (README's scale-out table; issue #15).
+"""Training memory per GPU of the ``paper`` profile's models (the table in docs/scale-out.md; issue #15).
 
 Parameters, gradients and Adam's two moments are fp32 (16 bytes per parameter; the tokenizer's EMA copy adds 4);
 activations are the tensors autograd saves for the backward pass, summed while the forward runs on the meta
@@ -69,7 +69,7 @@ def checkpointed(activations_gb: float, layers: int) -> float:
 
 
 def table(world_size: int = 8) -> list[dict[str, object]]:
-    """The README's table: B and L at the paper's batches split over ``world_size`` GPUs, 80 GB each."""
+    """The table of docs/scale-out.md: B and L at the paper's batches split over ``world_size`` GPUs, 80 GB each."""
     paper = profiles.paper()
     rows = []
     for name, cfg in (("B", transformer_b()), ("L", transformer_l())):
