@@ -11,23 +11,15 @@ even in point estimate, and partly otherwise.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from magvit.metrics.estimate import Estimate
 
 REPRODUCED, PARTLY, NOT_REPRODUCED, NOT_TESTABLE = (
     "reproduced", "partly", "not reproduced", "not testable here",
 )
 VERDICTS = (REPRODUCED, PARTLY, NOT_REPRODUCED, NOT_TESTABLE)
 
-
-@dataclass(frozen=True)
-class Estimate:
-    value: float
-    low: float
-    high: float
-
-    def __post_init__(self) -> None:
-        if not self.low <= self.value <= self.high:
-            raise ValueError(f"interval [{self.low}, {self.high}] does not contain {self.value}")
+__all__ = ["NOT_REPRODUCED", "NOT_TESTABLE", "PARTLY", "REPRODUCED", "VERDICTS", "Estimate", "beats",
+           "beats_across_seeds", "chain", "chain_across_seeds", "combine_pairs", "seed_spread"]
 
 
 def beats(a: Estimate, b: Estimate, lower_is_better: bool = True) -> str:
