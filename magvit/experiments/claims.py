@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from magvit.experiments.verdicts import VERDICTS
+from magvit.experiments.verdicts import VERDICTS, Estimate, Outcome, agrees
 
 
 @dataclass(frozen=True)
@@ -86,8 +86,12 @@ CLAIMS: dict[str, Claim] = {c.id: c for c in [
           "verdicts.combine_pairs"),
 ]}
 
-# the columns of every claims_*.csv (results.write_table adds the provenance columns after them)
-COLUMNS = ("claim", "benchmark", "statement", "paper", "ours", "verdict", "rule", "setting")
+# the columns of every claims_*.csv (results.write_table adds the provenance columns after them): ``difference``,
+# ``difference_low``, ``difference_high`` is the interval of the difference behind a one-comparison verdict, positive
+# in the paper's direction (blank where the row is not one comparison), ``reason`` why the verdict follows from it
+COLUMNS = ("claim", "benchmark", "statement", "paper", "ours", "verdict", "difference", "difference_low",
+           "difference_high", "reason", "rule", "setting")
+DIFFERENCE = ("difference", "difference_low", "difference_high")
 
 
 def get(claim_id: str) -> Claim:
@@ -96,14 +100,35 @@ def get(claim_id: str) -> Claim:
     return CLAIMS[claim_id]
 
 
-def verdict_row(claim_id: str, ours: str, verdict: str, setting: str = "", benchmark: str = "") -> dict[str, str]:
+def verdict_row(claim_id: str, ours: str, verdict: str | Outcome, setting: str = "", benchmark: str = "",
+                difference: Estimate | None = None, reason: str = "") -> dict[str, str | float]:
     """One row of a claims table: the registry's statement, paper numbers and rule, with our numbers and verdict.
-    ``benchmark``: the stand-in the row was measured on (``pushbot``, ``shapes``, ``scenes``; ``-`` for speed)."""
+    ``benchmark``: the stand-in the row was measured on (``pushbot``, ``shapes``, ``scenes``; ``-`` for speed).
+    ``verdict`` may be a ``verdicts.Outcome``, which brings its ``difference`` and ``reason``; a row with a
+    difference must have the verdict its interval gives (``verdicts.judge``)."""
+    if isinstance(verdict, Outcome):
+        difference = verdict.difference if difference is None else difference
+        reason = reason or verdict.reason
+        verdict = verdict.verdict
     if verdict not in VERDICTS:
         raise ValueError(f"verdict must be one of {VERDICTS}, got {verdict!r}")
+    if difference is not None and not agrees(difference, verdict, reason):
+        raise ValueError(f"{claim_id}: verdict {verdict!r} disagrees with the interval of the difference {difference} "
+                         f"(reason {reason!r})")
     claim = get(claim_id)
+    diff = (difference.value, difference.low, difference.high) if difference is not None else (None,) * 3
     return {"claim": claim.id, "benchmark": benchmark, "statement": claim.statement, "paper": claim.paper,
-            "ours": ours, "verdict": verdict, "rule": claim.rule, "setting": setting}
+            "ours": ours, "verdict": verdict, **dict(zip(DIFFERENCE, diff, strict=True)), "reason": reason,
+            "rule": claim.rule, "setting": setting}
+
+
+def consistent(row: dict | pd.Series) -> bool:
+    """Whether a claims row's verdict is the one its interval of the difference gives (item 2 of issue 25): a row
+    without a difference (not one comparison, or written before the columns existed) is consistent by default."""
+    values = [row.get(c, None) for c in DIFFERENCE]
+    if any(v is None or v == "" or (isinstance(v, float) and pd.isna(v)) for v in values):
+        return True
+    return agrees(Estimate(*(float(v) for v in values)), str(row["verdict"]), str(row.get("reason", "")))
 
 
 def verdict_table(rows: Iterable[dict[str, str]], setting: str | None = None,
