@@ -6,7 +6,15 @@ import pandas as pd
 import pytest
 
 from magvit.experiments import claims, paper, table5
-from magvit.experiments.verdicts import NOT_REPRODUCED, NOT_TESTABLE, PARTLY, REPRODUCED, Estimate
+from magvit.experiments.verdicts import (
+    FEW_SEEDS,
+    INCONCLUSIVE,
+    NOT_REPRODUCED,
+    NOT_TESTABLE,
+    REPRODUCED,
+    UNRESOLVED,
+    Estimate,
+)
 from magvit.generative.tasks import MT8
 
 
@@ -82,18 +90,39 @@ def test_c1_latent_masking_better_is_not_reproduced():
     assert table5.c1_claim(long_table(values), required_seeds=2)["verdict"] == NOT_REPRODUCED
 
 
-def test_c1_on_one_seed_of_two_is_at_most_partly():
+def test_c1_on_one_seed_of_two_is_not_testable():
     one = {k: v for k, v in PAPERLIKE.items() if k[1] == 0}
     assert table5.c1_claim(long_table(one), required_seeds=1)["verdict"] == REPRODUCED
-    assert table5.c1_claim(long_table(one), required_seeds=2)["verdict"] == PARTLY
+    row = table5.c1_claim(long_table(one), required_seeds=2)
+    assert row["verdict"] == NOT_TESTABLE and FEW_SEEDS in row["reason"]
+
+
+def test_c1_rows_carry_their_difference_and_agree_with_it():
+    row = table5.c1_claim(long_table(PAPERLIKE), required_seeds=2)
+    assert row["difference"] is None and "every part reproduced" in row["reason"]  # two comparisons (FP, MT8)
+    fp_only = long_table(PAPERLIKE, columns=("FP",))
+    with pytest.raises(ValueError, match="C1 needs"):
+        table5.c1_claim(fp_only, required_seeds=2)
+    blind = table5.c1_claim(long_table(PAPERLIKE), required_seeds=2, resolvable=False)
+    assert blind["verdict"] == NOT_TESTABLE and UNRESOLVED in blind["reason"]
+
+
+def test_c1_two_draws_of_one_row_are_not_testable():
+    values = dict(PAPERLIKE)
+    values[("latent", 0)], values[("latent", 1)] = (48.5, 33.5), (46.5, 33.5)  # overlapping with full
+    row = table5.c1_claim(long_table(values, half=5.0), required_seeds=2)
+    assert row["verdict"] == NOT_TESTABLE and INCONCLUSIVE in row["reason"]
 
 
 def test_recovers_most():
     e = lambda v: Estimate(v, v - 1, v + 1)  # noqa: E731
     assert table5.recovers_most([e(100), e(100)], [e(20), e(30)], [e(10), e(10)]) == REPRODUCED
     assert table5.recovers_most([e(100), e(100)], [e(90), e(95)], [e(10), e(10)]) == NOT_REPRODUCED
-    assert table5.recovers_most([e(100), e(100)], [e(20), e(60)], [e(10), e(10)]) == PARTLY  # shares 0.89, 0.44
-    assert table5.recovers_most([e(10), e(10)], [e(20), e(20)], [e(30), e(30)]) == NOT_REPRODUCED  # no gap
+    # shares 0.89 and 0.44: the seeds disagree beyond the noise, the contrast's interval covers 0
+    assert table5.recovers_most([e(100), e(100)], [e(20), e(60)], [e(10), e(10)]) == NOT_TESTABLE
+    assert table5.recovers_most([e(10), e(10)], [e(40), e(40)], [e(30), e(30)]) == NOT_REPRODUCED  # recons worse
+    d = table5.recovers_most_difference([e(100), e(100)], [e(20), e(30)], [e(10), e(10)])
+    assert d.value == pytest.approx(30.0)  # 100 / 2 + 10 / 2 - 25
     with pytest.raises(ValueError):
         table5.recovers_most([e(1)], [], [e(1)])
 
@@ -102,7 +131,8 @@ def test_c2_when_recons_recovers_little_and_on_fp_only():
     values = dict(PAPERLIKE)
     values[("mask+recons", 0)], values[("mask+recons", 1)] = (300.0, 53.0), (310.0, 54.0)  # FP: barely recovers
     row = table5.c2_claim(long_table(values), required_seeds=2)
-    assert row["verdict"] == PARTLY and "recovers most: not reproduced" in row["ours"]
+    assert row["verdict"] == NOT_REPRODUCED and "recovers most: not reproduced" in row["ours"]
+    assert "FP recovers most" in row["reason"]
     fp_only = long_table(PAPERLIKE)
     fp_only = fp_only[~((fp_only.column == "MT8") & fp_only.row.isin(["mask", "mask+recons"]))]
     row = table5.c2_claim(fp_only, required_seeds=2)

@@ -23,7 +23,7 @@ import torch
 from magvit import data
 from magvit.config import Profile, TransformerConfig
 from magvit.experiments import claims, paper
-from magvit.experiments.verdicts import NOT_TESTABLE, Estimate, beats_across_seeds, combine_pairs
+from magvit.experiments.verdicts import FEW_SEEDS, NOT_TESTABLE, UNPAIRED, Estimate, Outcome, combine, compare_rows
 from magvit.generative.sample import Evaluation
 from magvit.metrics import ProxyEvaluator, fvd, fvd_groups, inception_score
 
@@ -117,27 +117,41 @@ def show(estimates: Iterable[Estimate], digits: int = 2) -> str:
     return ", ".join(f"{e.value:.{digits}f} [{e.low:.{digits}f}, {e.high:.{digits}f}]" for e in estimates)
 
 
-def across_seeds(a: list[Estimate], b: list[Estimate], lower_is_better: bool = True) -> str:
-    """``verdicts.beats_across_seeds``, but ``not testable here`` with fewer than :data:`MIN_SEEDS` seeds (one
-    training run cannot separate the models from training noise) or when a row is missing."""
+def across_outcome(a: list[Estimate], b: list[Estimate], lower_is_better: bool = True,
+                   resolvable: bool | None = None, paired: tuple | None = None) -> Outcome:
+    """"a beats b" by the three-outcome rule on the difference over seeds (``verdicts.compare_rows``), but
+    ``not testable here`` with fewer than :data:`MIN_SEEDS` seeds per row (one training run cannot separate the
+    models from training noise)."""
     if len(a) < MIN_SEEDS or len(b) < MIN_SEEDS:
-        return NOT_TESTABLE
-    return beats_across_seeds(a, b, lower_is_better)
+        return Outcome(NOT_TESTABLE, f"{FEW_SEEDS} (fewer than {MIN_SEEDS} per row)")
+    basis = UNPAIRED if lower_is_better else "IS (proxy), from the rows' own intervals, unpaired"
+    return compare_rows(a, b, lower_is_better, resolvable, paired, basis)
 
 
-def table1_claims(table: pd.DataFrame, setting: str = "") -> pd.DataFrame:
+def across_seeds(a: list[Estimate], b: list[Estimate], lower_is_better: bool = True,
+                 resolvable: bool | None = None) -> str:
+    """:func:`across_outcome`'s verdict."""
+    return across_outcome(a, b, lower_is_better, resolvable).verdict
+
+
+def table1_claims(table: pd.DataFrame, setting: str = "", resolvable: bool | None = None,
+                  paired: tuple | None = None) -> pd.DataFrame:
     """Verdict of C6 on Table 1 (``magvit.experiments.claims`` schema): MAGVIT-L-CG beats MAGVIT-B-CG on FVD (proxy),
-    lower is better, and on IS (proxy), higher is better, each by :func:`across_seeds`, combined by
-    ``verdicts.combine_pairs`` (reproduced only when both are)."""
+    lower is better, and on IS (proxy), higher is better, each by :func:`across_outcome`, combined by
+    ``verdicts.combine`` (reproduced only when both are). ``resolvable``: the evaluator's resolving power on shapes
+    (None: unknown); ``paired``: (real features, L's ``RowFeatures``, B's) for the paired bootstrap of the distance
+    part (None: from the rows' own intervals)."""
     large, base = "MAGVIT-L-CG", "MAGVIT-B-CG"
     fvd_l, fvd_b = fvd_estimates(table, large), fvd_estimates(table, base)
     is_l, is_b = is_estimates(table, large), is_estimates(table, base)
-    parts = [across_seeds(fvd_l, fvd_b), across_seeds(is_l, is_b, lower_is_better=False)]
+    parts = [across_outcome(fvd_l, fvd_b, resolvable=resolvable, paired=paired),
+             across_outcome(is_l, is_b, lower_is_better=False, resolvable=resolvable)]
     ours = (f"FVD (proxy) per seed, L: {show(fvd_l)}; B: {show(fvd_b)}. IS (proxy) per seed, L: {show(is_l)}; "
-            f"B: {show(is_b)}. Parts (FVD, IS): {', '.join(parts)}")
+            f"B: {show(is_b)}. Parts (FVD, IS): {', '.join(p.verdict for p in parts)}")
     if min(len(fvd_l), len(fvd_b)) < MIN_SEEDS:
         ours += f" (fewer than {MIN_SEEDS} training seeds per row: not testable)"
-    return claims.verdict_table([claims.verdict_row("C6", ours, combine_pairs(parts))], setting, benchmark=DATASET)
+    outcome = combine(parts, ["FVD", "IS"])
+    return claims.verdict_table([claims.verdict_row("C6", ours, outcome)], setting, benchmark=DATASET)
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:

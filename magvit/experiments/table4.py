@@ -21,6 +21,7 @@ This module also caches the generated clips of each (model, task) (:func:`cached
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import matplotlib.pyplot as plt
@@ -34,11 +35,14 @@ from magvit import data as video_data
 from magvit.config import Profile, TransformerConfig
 from magvit.experiments import claims
 from magvit.experiments.verdicts import (
-    PARTLY,
+    NOT_REPRODUCED,
+    NOT_TESTABLE,
     REPRODUCED,
     Estimate,
-    beats_across_seeds,
-    combine_pairs,
+    Outcome,
+    cap_seeds,
+    combine,
+    compare_rows,
 )
 from magvit.generative import tasks as task_registry
 from magvit.generative.decoding import DecodeResult, commit_decode, maskgit_decode
@@ -58,6 +62,7 @@ from magvit.infra.artifacts import ArtifactStore
 from magvit.infra.checks import check_seed
 from magvit.infra.results import blank_missing
 from magvit.metrics import ProxyEvaluator, fvd
+from magvit.metrics.paired import RowFeatures
 from magvit.tokenizer.evaluate import reconstruct
 
 UNC = "UNC"  # unconditional generation (``magvit.generative.tasks``): the full-generation prompt, no class or condition
@@ -335,54 +340,103 @@ def task_estimates(long: pd.DataFrame, benchmark: str, method: str, tasks: tuple
 
 
 def cap_to_seeds(verdict: str, seeds: int, required: int) -> str:
-    """An ordering judged on fewer training seeds than the profile's cannot be ``reproduced``: at most ``partly``."""
-    return PARTLY if verdict == REPRODUCED and seeds < required else verdict
+    """An ordering judged on fewer training seeds than the profile's cannot be ``reproduced`` nor ``not reproduced``
+    (the training noise is not measured): ``not testable here`` (``verdicts.cap_seeds`` on an ``Outcome``)."""
+    return NOT_TESTABLE if seeds < required and verdict in (REPRODUCED, NOT_REPRODUCED) else verdict
 
 
 def show(estimates: list[Estimate]) -> str:
     return ", ".join(f"{e.value:.1f} [{e.low:.1f}, {e.high:.1f}]" for e in estimates)
 
 
-def c3_parts(long: pd.DataFrame, benchmark: str, size: str = "B") -> tuple[list[str], str]:
-    """C3 on one benchmark, three orderings judged by ``verdicts.beats_across_seeds`` (lower FVD is better): MT
-    beats UNC on the average over every task, MT beats FP on that average, and MT beats FP on the average over the
-    tasks FP never saw. Returns (the parts' verdicts, our numbers)."""
+def show_outcome(outcome: Outcome) -> str:
+    """A part's verdict with its difference (paper's direction positive)."""
+    d = outcome.difference
+    return outcome.verdict if d is None else f"{outcome.verdict}, difference {d.value:.3g} [{d.low:.3g}, {d.high:.3g}]"
+
+
+# real clips' features and the generated clips' features per method label (``RowFeatures`` over the benchmark's
+# tasks), for the paired bootstrap; None: judge from the rows' own FVD (proxy) intervals
+Paired = tuple[np.ndarray, Mapping[str, RowFeatures]]
+
+
+def subset(row: RowFeatures, tasks: tuple[str, ...]) -> RowFeatures:
+    """``row`` restricted to ``tasks``."""
+    return RowFeatures(tuple({t: per_task[t] for t in tasks} for per_task in row.per_seed))
+
+
+def c3_outcomes(long: pd.DataFrame, benchmark: str, size: str = "B", resolvable: bool | None = None,
+                paired: Paired | None = None) -> tuple[list[Outcome], str]:
+    """C3 on one benchmark, three orderings (lower FVD is better), each by the three-outcome rule on its difference
+    (``verdicts.compare_rows``): MT beats UNC on the average over every task, MT beats FP on that average, and MT
+    beats FP on the average over the tasks FP never saw. Returns (the parts' outcomes, our numbers)."""
     tasks = BENCHMARK_TASKS[check_benchmark(benchmark)]
     unseen = tuple(t for t in tasks if t != "FP")
     mt, unc, fp = (f"MAGVIT-{size}-{m}" for m in ("MT", "UNC", "FP"))
     est = {m: task_estimates(long, benchmark, m, tasks) for m in (mt, unc, fp)}
     unseen_mt, unseen_fp = (task_estimates(long, benchmark, m, unseen) for m in (mt, fp))
-    parts = [beats_across_seeds(est[mt], est[unc]), beats_across_seeds(est[mt], est[fp]),
-             beats_across_seeds(unseen_mt, unseen_fp)]
+
+    def pair(better: str, worse: str, over: tuple[str, ...]) -> tuple | None:
+        if paired is None:
+            return None
+        missing = [m for m in (better, worse) if m not in paired[1]]
+        if missing:
+            raise ValueError(f"the paired features lack {missing}")
+        return paired[0], subset(paired[1][better], over), subset(paired[1][worse], over)
+
+    parts = [compare_rows(est[mt], est[unc], resolvable=resolvable, paired=pair(mt, unc, tasks)),
+             compare_rows(est[mt], est[fp], resolvable=resolvable, paired=pair(mt, fp, tasks)),
+             compare_rows(unseen_mt, unseen_fp, resolvable=resolvable, paired=pair(mt, fp, unseen))]
     ours = (f"{benchmark}: average FVD (proxy) per seed, MT {show(est[mt])}; UNC {show(est[unc])}; "
             f"FP {show(est[fp])}; on FP's unseen tasks MT {show(unseen_mt)} vs FP {show(unseen_fp)}")
     return parts, ours
 
 
-def c3_claim(long: pd.DataFrame, required_seeds: int, setting: str = "") -> dict[str, str]:
-    """C3 over every benchmark whose three B models are in ``long``: the parts' verdicts combined by
-    ``verdicts.combine_pairs``, each capped at ``partly`` where fewer than ``required_seeds`` seeds were run."""
-    verdicts, texts, judged = [], [], []
+def c3_parts(long: pd.DataFrame, benchmark: str, size: str = "B") -> tuple[list[str], str]:
+    """:func:`c3_outcomes`' verdicts and our numbers."""
+    parts, ours = c3_outcomes(long, benchmark, size)
+    return [p.verdict for p in parts], ours
+
+
+C3_PARTS = ("MT over UNC", "MT over FP", "MT over FP on FP's unseen tasks")
+
+
+def c3_claim(long: pd.DataFrame, required_seeds: int, setting: str = "",
+             resolvable: bool | Mapping[str, bool | None] | None = None,
+             paired: Mapping[str, Paired] | None = None) -> dict[str, str]:
+    """C3 over every benchmark whose three B models are in ``long``: the parts' outcomes combined by
+    ``verdicts.combine``, each ``not testable here`` where fewer than ``required_seeds`` seeds were run
+    (``verdicts.cap_seeds``). ``resolvable``: the evaluator's resolving power, one for all or per benchmark (None:
+    unknown); ``paired``: per benchmark, the features for the paired bootstrap (:data:`Paired`)."""
+    outcomes, names, texts, judged = [], [], [], []
     for benchmark in BENCHMARK_TASKS:
         part = long[(long.benchmark == benchmark) & (long["size"] == "B")]
         if set(part.method) != {f"MAGVIT-B-{m}" for m in METHODS}:
             continue
         judged.append(benchmark)
         seeds = part.seed.nunique()
-        parts, ours = c3_parts(long, benchmark)
-        verdicts += [cap_to_seeds(v, seeds, required_seeds) for v in parts]
-        texts.append(f"{ours} ({seeds} seed{'s' if seeds > 1 else ''}; parts: {', '.join(parts)})")
-    if not verdicts:
+        resolves = resolvable.get(benchmark) if isinstance(resolvable, Mapping) else resolvable
+        parts, ours = c3_outcomes(long, benchmark, resolvable=resolves,
+                                  paired=None if paired is None else paired.get(benchmark))
+        parts = [cap_seeds(p, seeds, required_seeds) for p in parts]
+        outcomes += parts
+        names += [f"{benchmark} {n}" for n in C3_PARTS]
+        texts.append(f"{ours} ({seeds} seed{'s' if seeds > 1 else ''}; parts: "
+                     f"{'; '.join(show_outcome(p) for p in parts)})")
+    if not outcomes:
         raise ValueError("C3 needs the UNC, FP and MT B models of at least one benchmark")
-    return claims.verdict_row("C3", " | ".join(texts), combine_pairs(verdicts), setting, benchmark=", ".join(judged))
+    return claims.verdict_row("C3", " | ".join(texts), combine(outcomes, names), setting,
+                              benchmark=", ".join(judged))
 
 
 def c11_claim(long: pd.DataFrame, references: dict[str, Estimate], required_seeds: int, benchmark: str = "shapes",
-              setting: str = "") -> dict[str, str]:
-    """C11: for each of the benchmark's tasks, ``verdicts.beats_across_seeds`` of the MT B model against the
-    condition video through the tokenizer (``references[task]``, :func:`condition_reference`; the same for every
-    seed), combined over the tasks by ``verdicts.combine_pairs`` and capped at ``partly`` on fewer than
-    ``required_seeds`` seeds."""
+              setting: str = "", resolvable: bool | None = None,
+              paired: tuple[np.ndarray, RowFeatures, Mapping[str, np.ndarray]] | None = None) -> dict[str, str]:
+    """C11: for each of the benchmark's tasks, the MT B model beats the condition video through the tokenizer
+    (``references[task]``, :func:`condition_reference`; the same for every seed), by the three-outcome rule on the
+    difference (``verdicts.compare_rows``; with ``paired`` = (real features, the MT row's ``RowFeatures``, the
+    tokenised V~'s features per task), the paired bootstrap), combined over the tasks by ``verdicts.combine`` and
+    not testable here on fewer than ``required_seeds`` seeds."""
     tasks = BENCHMARK_TASKS[check_benchmark(benchmark)]
     missing = [t for t in tasks if t not in references]
     if missing:
@@ -391,23 +445,30 @@ def c11_claim(long: pd.DataFrame, references: dict[str, Estimate], required_seed
     if part.empty:
         raise ValueError(f"C11 needs the MT B model on {benchmark}")
     seeds = part.seed.nunique()
-    verdicts, texts = [], []
+    outcomes, texts = [], []
     for t in tasks:
         ours = task_estimates(long, benchmark, "MAGVIT-B-MT", (t,))
-        verdict = beats_across_seeds(ours, [references[t]] * len(ours))
-        verdicts.append(cap_to_seeds(verdict, seeds, required_seeds))
-        texts.append(f"{t} {show(ours)} vs tokenised V~ {references[t].value:.1f}: {verdict}")
-    won = sum(v in (REPRODUCED, PARTLY) for v in verdicts)
+        pair = None if paired is None else (paired[0], subset(paired[1], (t,)),
+                                            RowFeatures.of(paired[2][t], task=t))
+        outcome = cap_seeds(compare_rows(ours, [references[t]], resolvable=resolvable, paired=pair), seeds,
+                            required_seeds)
+        outcomes.append(outcome)
+        texts.append(f"{t} {show(ours)} vs tokenised V~ {references[t].value:.1f}: {show_outcome(outcome)}")
+    won = sum(o.verdict == REPRODUCED for o in outcomes)
     ours = (f"{benchmark}, one MT model on {len(tasks)} tasks, FVD (proxy) vs the condition video through the "
-            f"tokenizer; better on {won} of {len(tasks)} ({seeds} seed{'s' if seeds > 1 else ''}): " + "; ".join(texts))
-    return claims.verdict_row("C11", ours, combine_pairs(verdicts), setting, benchmark=benchmark)
+            f"tokenizer; resolved better on {won} of {len(tasks)} ({seeds} seed{'s' if seeds > 1 else ''}): "
+            + "; ".join(texts))
+    return claims.verdict_row("C11", ours, combine(outcomes, list(tasks)), setting, benchmark=benchmark)
 
 
 def table4_claims(long: pd.DataFrame, references: dict[str, Estimate], required_seeds: int,
-                  setting: str = "") -> pd.DataFrame:
-    """The verdicts of C3 and C11 in the claims schema."""
-    return claims.verdict_table([c3_claim(long, required_seeds), c11_claim(long, references, required_seeds)],
-                                setting)
+                  setting: str = "", resolvable: Mapping[str, bool | None] | None = None) -> pd.DataFrame:
+    """The verdicts of C3 and C11 in the claims schema (``resolvable``: the evaluator's resolving power per
+    benchmark, None where unknown)."""
+    resolvable = resolvable or {}
+    return claims.verdict_table([c3_claim(long, required_seeds, resolvable=resolvable),
+                                 c11_claim(long, references, required_seeds,
+                                           resolvable=resolvable.get("shapes"))], setting)
 
 
 def for_csv(table: pd.DataFrame) -> pd.DataFrame:

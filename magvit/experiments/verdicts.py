@@ -43,7 +43,8 @@ __all__ = ["CONTRADICTED", "Estimate", "FEW_SEEDS", "INCONCLUSIVE", "NOT_REPRODU
            "Outcome", "PARTLY", "REPRODUCED", "RESOLVED", "UNPAIRED", "UNRESOLVED", "VERDICTS", "agrees", "allowed",
            "beats", "beats_across_seeds", "calibration", "calibration_figure", "cap_seeds", "chain",
            "chain_across_seeds", "chain_outcome", "combine", "combine_pairs", "compare", "compare_across_seeds",
-           "compare_features", "compare_rows", "difference", "difference_across_seeds", "judge", "seed_spread",
+           "compare_features", "compare_rows",
+           "contrast_across_seeds", "difference", "difference_across_seeds", "judge", "seed_spread",
            "with_basis"]
 
 
@@ -162,25 +163,45 @@ def seed_spread(per_seed: Sequence[Estimate]) -> float:
     return max(values) - min(values)
 
 
-def difference_across_seeds(a: Sequence[Estimate], b: Sequence[Estimate], lower_is_better: bool = True) -> Estimate:
-    """The difference "a better than b" of the means over training seeds, from one estimate per seed of each row.
+def contrast_across_seeds(terms: Sequence[tuple[float, Sequence[Estimate]]]) -> Estimate:
+    """The contrast sum_k w_k * mean over seeds of row k (one estimate per training seed, the same seeds in every
+    row, or one estimate for a row without seeds), positive in the paper's direction, from the rows' own intervals.
 
     The seeds of a row are scored on the same real clips and conditions, so they share the evaluation noise: it is
-    not averaged down over seeds (the per-seed half-widths are averaged, not divided by sqrt(seeds)). The training
-    noise is what a bootstrap over seeds gives the mean of the per-seed differences, about their range with two
-    seeds: the distance from the mean to the lowest and highest per-seed difference. The two are added in
-    quadrature on each side (the paired hierarchical bootstrap, ``magvit.metrics.paired``, replaces this when the
-    per-clip features are at hand)."""
-    if not a or len(b) not in (1, len(a)):
-        raise ValueError(f"need one estimate per seed for both rows (or one for b), got {len(a)} and {len(b)}")
-    b = list(b) * len(a) if len(b) == 1 else b
-    per_pair = [difference(x, y, lower_is_better) for x, y in zip(a, b, strict=True)]
-    values = [d.value for d in per_pair]
-    value = sum(values) / len(values)
-    below_eval = math.sqrt(sum((d.value - d.low) ** 2 for d in per_pair) / len(per_pair))
-    above_eval = math.sqrt(sum((d.high - d.value) ** 2 for d in per_pair) / len(per_pair))
+    not averaged down over seeds (the per-seed half-widths are combined as a root mean square, not divided by
+    sqrt(seeds)). The training noise is what a bootstrap over seeds gives the mean of the per-seed contrasts, about
+    their range with two seeds: the distance from the mean to the lowest and the highest. The rows' errors are taken
+    as independent and everything is added in quadrature on each side (the paired hierarchical bootstrap,
+    ``magvit.metrics.paired``, replaces this when the per-clip features are at hand)."""
+    if not terms:
+        raise ValueError("a contrast needs at least one row")
+    seeds = max(len(row) for _, row in terms)
+    if any(len(row) not in (1, seeds) for _, row in terms):
+        raise ValueError(f"need one estimate per seed in every row (or one), got {[len(r) for _, r in terms]}")
+    values, below, above = [], [], []
+    for s in range(seeds):
+        picked = [(w, row[s if len(row) > 1 else 0]) for w, row in terms]
+        values.append(sum(w * e.value for w, e in picked))
+        # a positive weight carries the row's lower error into the contrast's lower side, a negative its upper
+        below.append(math.sqrt(sum((w * (e.value - e.low) if w > 0 else -w * (e.high - e.value)) ** 2
+                                   for w, e in picked)))
+        above.append(math.sqrt(sum((w * (e.high - e.value) if w > 0 else -w * (e.value - e.low)) ** 2
+                                   for w, e in picked)))
+    value = sum(values) / seeds
+    below_eval = math.sqrt(sum(x ** 2 for x in below) / seeds)
+    above_eval = math.sqrt(sum(x ** 2 for x in above) / seeds)
     return Estimate(value, value - math.hypot(below_eval, value - min(values)),
                     value + math.hypot(above_eval, max(values) - value))
+
+
+def difference_across_seeds(a: Sequence[Estimate], b: Sequence[Estimate], lower_is_better: bool = True) -> Estimate:
+    """The difference "a better than b" of the means over training seeds (:func:`contrast_across_seeds` of
+    (+1, b), (-1, a) for lower-is-better, the opposite for higher-is-better); ``b`` may be one estimate (a
+    reference without seeds)."""
+    if not a or len(b) not in (1, len(a)):
+        raise ValueError(f"need one estimate per seed for both rows (or one for b), got {len(a)} and {len(b)}")
+    sign = 1.0 if lower_is_better else -1.0
+    return contrast_across_seeds([(sign, b), (-sign, a)])
 
 
 def compare_across_seeds(a: Sequence[Estimate], b: Sequence[Estimate], lower_is_better: bool = True,
