@@ -25,7 +25,7 @@ from magvit.config import Profile, TransformerConfig
 from magvit.experiments import claims, paper
 from magvit.experiments.verdicts import FEW_SEEDS, NOT_TESTABLE, UNPAIRED, Estimate, Outcome, combine, compare_rows
 from magvit.generative.sample import Evaluation
-from magvit.metrics import ProxyEvaluator, fvd, fvd_groups, inception_score
+from magvit.metrics import ProxyEvaluator, fvd, fvd_groups, inception_score, kvd
 
 DATASET = "shapes"
 PAPER_TABLE = "table1_ucf101_class_conditional"
@@ -72,12 +72,13 @@ def size_config(profile: Profile, size: str, fraction: float = 1.0) -> Transform
 def evaluation_row(model: str, seed: int, evaluation: Evaluation, train_steps: int) -> dict:
     """One (model, seed) row of a table from ``sample.evaluate``'s numbers: FVD (proxy) with its 95% bootstrap
     interval and as the official code reports it (mean +- std over disjoint groups), IS (proxy) mean +- std over its
-    splits, and the wall time per generated clip."""
+    splits, the wall time per generated clip, and KVD (proxy) with its interval (the verdicts' distance)."""
     e = evaluation
     return {"model": model, "seed": seed, "train_steps": train_steps, "fvd": e.fvd, "fvd_low": e.fvd_low,
             "fvd_high": e.fvd_high, "fvd_group_mean": e.fvd_group_mean, "fvd_group_std": e.fvd_group_std,
             "fvd_groups": e.fvd_groups, "is_proxy": e.is_proxy, "is_proxy_std": e.is_proxy_std,
-            "num_samples": e.num_samples, "decode_steps": e.decode_steps, "s_per_clip": e.s_per_clip}
+            "num_samples": e.num_samples, "decode_steps": e.decode_steps, "s_per_clip": e.s_per_clip,
+            "kvd": e.kvd, "kvd_low": e.kvd_low, "kvd_high": e.kvd_high}
 
 
 def real_row(evaluator: ProxyEvaluator, real: torch.Tensor, other: torch.Tensor, *, num_bootstrap: int,
@@ -89,12 +90,14 @@ def real_row(evaluator: ProxyEvaluator, real: torch.Tensor, other: torch.Tensor,
         raise ValueError(f"the two real sets must have one shape, got {tuple(real.shape)} and {tuple(other.shape)}")
     feats, other_feats = evaluator.features(real), evaluator.features(other)
     est = fvd(other_feats, feats, num_bootstrap=num_bootstrap, seed=seed).estimate()
+    kernel = kvd(other_feats, feats, num_bootstrap=num_bootstrap, seed=seed).estimate()
     group_mean, group_std = fvd_groups(other_feats, feats, groups) if groups else (math.nan, math.nan)
     is_mean, is_std = inception_score(evaluator.class_probs(real), splits=groups or min(10, len(real)))  # as evaluate
     return {"model": REAL, "seed": seed, "train_steps": 0, "fvd": float(est.value), "fvd_low": float(est.low),
             "fvd_high": float(est.high), "fvd_group_mean": group_mean, "fvd_group_std": group_std,
             "fvd_groups": groups, "is_proxy": float(is_mean), "is_proxy_std": float(is_std),
-            "num_samples": len(real), "decode_steps": 0, "s_per_clip": 0.0}
+            "num_samples": len(real), "decode_steps": 0, "s_per_clip": 0.0, "kvd": kernel.value,
+            "kvd_low": kernel.low, "kvd_high": kernel.high}
 
 
 def fvd_estimates(table: pd.DataFrame, model: str) -> list[Estimate]:
