@@ -219,7 +219,8 @@ def test_readme_block_on_old_and_new_claims(tmp_path):
                          "verdict": NOT_REPRODUCED, "rule": "r", "setting": "x"}])  # before issue 25
     old.to_csv(tmp_path / "claims_table7.csv", index=False)
     table = summary.collect(tmp_path)
-    assert "| not reproduced | - |" in summary.readme_block(table, "cpu")
+    old_block = summary.readme_block(table, "cpu")
+    assert "| not reproduced | [10_table7]" in old_block and "difference" not in old_block  # the earlier layout
     new = claims.verdict_table([claims.verdict_row("C4", "o", judge(Estimate(-9.4, -67.0, 48.0)))])
     new.to_csv(tmp_path / "claims_table7.csv", index=False)
     block = summary.readme_block(summary.collect(tmp_path), "cpu")

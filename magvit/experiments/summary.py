@@ -145,19 +145,34 @@ def difference_text(row: object) -> str:
     return f"{value:.3g} [{low:.3g}, {high:.3g}]"
 
 
+def judged_on_differences(table: pd.DataFrame) -> bool:
+    """Whether ``table`` (a claims.csv) carries the reasons and intervals of the difference (issue 25); a claims.csv
+    written before them keeps the README's earlier layout."""
+    columns = [c for c in ("reason", *claims.DIFFERENCE) if c in table.columns]
+    return any(table[c].replace("", None).notna().any() for c in columns)
+
+
 def readme_table(table: pd.DataFrame, results_folder: str = "results") -> str:
-    """The README's results table: one row per (claim, benchmark), linked to its notebook and figure; the verdict
-    with its reason and the interval of the difference behind it, where the claims.csv has them."""
-    out = ["| claim | stand-in | paper | ours | verdict | difference (paper's direction +) | evidence |",
-           "|---|---|---|---|---|---|---|"]
+    """The README's results table: one row per (claim, benchmark), linked to its notebook and figure; where the
+    claims.csv has them, the verdict's reason and the interval of the difference behind it (paper's direction
+    positive)."""
+    new = judged_on_differences(table)
+    if new:
+        out = ["| claim | stand-in | paper | ours | verdict (reason) | difference (paper's direction +) | evidence |",
+               "|---|---|---|---|---|---|---|"]
+    else:
+        out = ["| claim | stand-in | paper | ours | verdict | evidence |", "|---|---|---|---|---|---|"]
     for r in table.itertuples():
         claim = claims.get(r.claim)
         ours = str(r.ours).replace("|", "/") if isinstance(r.ours, str) else ""
+        head = f"| {r.claim}: {claim.statement} | {r.benchmark or '-'} | {claim.paper or '-'} | {ours or '-'} | "
+        if not new:
+            out.append(f"{head}{r.verdict} | {_link(claim.notebook, results_folder)} |")
+            continue
         reason = getattr(r, "reason", "")
         reason = str(reason).replace("|", "/") if isinstance(reason, str) and reason else ""
         verdict = f"{r.verdict} ({reason})" if reason else r.verdict
-        out.append(f"| {r.claim}: {claim.statement} | {r.benchmark or '-'} | {claim.paper or '-'} | {ours or '-'} | "
-                   f"{verdict} | {difference_text(r)} | {_link(claim.notebook, results_folder)} |")
+        out.append(f"{head}{verdict} | {difference_text(r)} | {_link(claim.notebook, results_folder)} |")
     return "\n".join(out)
 
 
