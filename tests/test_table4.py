@@ -140,6 +140,35 @@ def test_c11_beats_the_condition_video_on_every_task():
         table4.c11_claim(long, {"FP": refs["FP"]}, required_seeds=2)
 
 
+def test_c3_and_c11_on_paired_features():
+    """With the per-clip features, C3 and C11 are judged on the paired bootstrap of KVD (issue 25)."""
+    import numpy as np
+
+    from magvit.generative.sample import ClipFeatures
+
+    rng = np.random.default_rng(0)
+    real = rng.standard_normal((32, 8))
+
+    def fake(shift: float) -> np.ndarray:
+        return 0.6 * real + 0.8 * rng.standard_normal(real.shape) + shift
+
+    features = {(ModelSpec("shapes", m, seed=s), t): ClipFeatures(real, fake(shift))
+                for m, shift in (("MT", 0.0), ("UNC", 1.0), ("FP", 1.0)) for s in (0, 1) for t in MT10}
+    paired = table4.paired_features(features)
+    assert set(paired) == {"shapes"} and set(paired["shapes"][1]) == {"MAGVIT-B-MT", "MAGVIT-B-UNC", "MAGVIT-B-FP"}
+    long = long_table({("MT", 0): 10.0, ("MT", 1): 11.0, ("UNC", 0): 10.5, ("UNC", 1): 10.0, ("FP", 0): 10.0,
+                       ("FP", 1): 11.0}, "shapes")
+    assert table4.c3_claim(long, required_seeds=2)["verdict"] == NOT_TESTABLE  # the rows' own intervals overlap
+    row = table4.c3_claim(long, required_seeds=2, paired=paired)
+    assert row["verdict"] == REPRODUCED and "KVD (proxy), paired" in row["ours"]
+    refs = {t: Estimate(10.5, 9.0, 12.0) for t in MT10}
+    ref_feats = {t: ClipFeatures(real, fake(1.0)) for t in MT10}
+    c11 = table4.c11_claim(long, refs, 2, paired=table4.c11_paired(paired, ref_feats))
+    assert c11["verdict"] == REPRODUCED
+    both = table4.table4_claims(long, refs, 2, paired=paired, reference_features=ref_feats)
+    assert list(both["verdict"]) == [REPRODUCED, REPRODUCED]
+
+
 # --- on smoke models (an untrained tokenizer: the transformer side without tokenizer training) -----------------------
 
 @pytest.fixture(scope="module")

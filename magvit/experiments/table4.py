@@ -47,7 +47,7 @@ from magvit.experiments.verdicts import (
 from magvit.generative import tasks as task_registry
 from magvit.generative.decoding import DecodeResult, commit_decode, maskgit_decode
 from magvit.generative.model import GenerativeConfig, MaskedVideoModel
-from magvit.generative.sample import Evaluation, Samples, score
+from magvit.generative.sample import ClipFeatures, Evaluation, Samples, clip_features, score
 from magvit.generative.tasks import (
     MT8,
     MT10,
@@ -270,6 +270,13 @@ def evaluate_task(model: MaskedVideoModel, model_seed: int, task: str, evaluator
 @torch.inference_mode()
 def condition_reference(model: MaskedVideoModel, task: str, evaluator: ProxyEvaluator, num_samples: int,
                         num_bootstrap: int, batch_size: int = 32) -> Estimate:
+    """:func:`condition_reference_features`' estimate."""
+    return condition_reference_features(model, task, evaluator, num_samples, num_bootstrap, batch_size)[0]
+
+
+@torch.inference_mode()
+def condition_reference_features(model: MaskedVideoModel, task: str, evaluator: ProxyEvaluator, num_samples: int,
+                                 num_bootstrap: int, batch_size: int = 32) -> tuple[Estimate, ClipFeatures]:
     """FVD (proxy) of the condition video V~ taken as the output ("doing nothing": the given frames repeated, the
     given region padded, black for CG), passed through the model's tokenizer (encode -> decode), against the real
     clips: the bar a model must clear to be said to do the task (C11).
@@ -277,13 +284,15 @@ def condition_reference(model: MaskedVideoModel, task: str, evaluator: ProxyEval
     Through the tokenizer, because every generated clip is a decoding of tokens: the raw V~ of an outpainting task
     keeps most real pixels and scores below the tokenizer's own reconstruction floor, a bar no model can clear
     (pushbot OPH: raw V~ 18 against a reconstruction floor of ~325 at ``cpu``), while "doing nothing" in the
-    model's token space is exactly the tokenised V~."""
+    model's token space is exactly the tokenised V~. Also returns the per-clip features of the real clips and of the
+    tokenised V~, for the paired verdict of C11 (:func:`c11_claim`)."""
     real, _ = real_clips(model.cfg, num_samples)
     geometry = {"CG": UNC, "CFP": "FP"}.get(task, task)
     given = condition_video(real, geometry, model.cfg.cond_frames)
     through = reconstruct(model.tokenizer, given, batch_size)
-    est = fvd(evaluator.features(real), evaluator.features(through), num_bootstrap=num_bootstrap).estimate()
-    return Estimate(float(est.value), float(est.low), float(est.high))
+    features = clip_features(Samples(real, through, [float("nan")], 0, 0), evaluator)
+    est = fvd(features.real, features.fake, num_bootstrap=num_bootstrap).estimate()
+    return Estimate(float(est.value), float(est.low), float(est.high)), features
 
 
 # --- the table -----------------------------------------------------------------------------------------------------
@@ -350,14 +359,33 @@ def show(estimates: list[Estimate]) -> str:
 
 
 def show_outcome(outcome: Outcome) -> str:
-    """A part's verdict with its difference (paper's direction positive)."""
-    d = outcome.difference
-    return outcome.verdict if d is None else f"{outcome.verdict}, difference {d.value:.3g} [{d.low:.3g}, {d.high:.3g}]"
+    """A part's verdict with its difference (paper's direction positive) and what it was computed on."""
+    return outcome.shown()
 
 
 # real clips' features and the generated clips' features per method label (``RowFeatures`` over the benchmark's
 # tasks), for the paired bootstrap; None: judge from the rows' own FVD (proxy) intervals
 Paired = tuple[np.ndarray, Mapping[str, RowFeatures]]
+
+
+def paired_features(features: Mapping[tuple[ModelSpec, str], ClipFeatures], size: str = "B") -> dict[str, Paired]:
+    """Per benchmark, the paired bootstrap's input from the per-clip features of each (model, task) evaluation
+    (``sample.clip_features``): the real clips' features (clips 0..n-1, the same for every task) and one
+    ``RowFeatures`` per method label of ``size``, seeds in order."""
+    out: dict[str, Paired] = {}
+    by_benchmark: dict[str, dict[str, dict[int, dict[str, np.ndarray]]]] = {}
+    reals: dict[str, np.ndarray] = {}
+    for (spec, task), f in features.items():
+        if spec.size != size:
+            continue
+        real = reals.setdefault(spec.benchmark, f.real)
+        if f.real.shape != real.shape or not np.array_equal(f.real, real):
+            raise ValueError(f"{spec.label} seed {spec.seed} {task} was scored against other real clips")
+        by_benchmark.setdefault(spec.benchmark, {}).setdefault(spec.label, {}).setdefault(spec.seed, {})[task] = f.fake
+    for benchmark, rows in by_benchmark.items():
+        out[benchmark] = (reals[benchmark], {m: RowFeatures(tuple(per_seed[s] for s in sorted(per_seed)))
+                                             for m, per_seed in rows.items()})
+    return out
 
 
 def subset(row: RowFeatures, tasks: tuple[str, ...]) -> RowFeatures:
@@ -461,14 +489,29 @@ def c11_claim(long: pd.DataFrame, references: dict[str, Estimate], required_seed
     return claims.verdict_row("C11", ours, combine(outcomes, list(tasks)), setting, benchmark=benchmark)
 
 
+def c11_paired(paired: Mapping[str, Paired], reference_features: Mapping[str, ClipFeatures],
+               benchmark: str = "shapes") -> tuple[np.ndarray, RowFeatures, dict[str, np.ndarray]]:
+    """:func:`c11_claim`'s ``paired`` from :func:`paired_features` and :func:`condition_reference_features`."""
+    real, rows = paired[benchmark]
+    for task, f in reference_features.items():
+        if f.real.shape != real.shape or not np.array_equal(f.real, real):
+            raise ValueError(f"the {task} reference was scored against other real clips than the models")
+    return real, rows["MAGVIT-B-MT"], {t: f.fake for t, f in reference_features.items()}
+
+
 def table4_claims(long: pd.DataFrame, references: dict[str, Estimate], required_seeds: int,
-                  setting: str = "", resolvable: Mapping[str, bool | None] | None = None) -> pd.DataFrame:
+                  setting: str = "", resolvable: Mapping[str, bool | None] | None = None,
+                  paired: Mapping[str, Paired] | None = None,
+                  reference_features: Mapping[str, ClipFeatures] | None = None) -> pd.DataFrame:
     """The verdicts of C3 and C11 in the claims schema (``resolvable``: the evaluator's resolving power per
-    benchmark, None where unknown)."""
+    benchmark, None where unknown; ``paired`` / ``reference_features``: the per-clip features for the paired
+    bootstrap, :func:`paired_features` / :func:`condition_reference_features`, None to judge from the rows' own
+    intervals)."""
     resolvable = resolvable or {}
-    return claims.verdict_table([c3_claim(long, required_seeds, resolvable=resolvable),
-                                 c11_claim(long, references, required_seeds,
-                                           resolvable=resolvable.get("shapes"))], setting)
+    c11 = c11_paired(paired, reference_features) if paired and reference_features and "shapes" in paired else None
+    return claims.verdict_table([c3_claim(long, required_seeds, resolvable=resolvable, paired=paired),
+                                 c11_claim(long, references, required_seeds, resolvable=resolvable.get("shapes"),
+                                           paired=c11)], setting)
 
 
 def for_csv(table: pd.DataFrame) -> pd.DataFrame:

@@ -40,6 +40,7 @@ from magvit.experiments.verdicts import (
     with_basis,
 )
 from magvit.generative.model import MaskedVideoModel
+from magvit.generative.sample import ClipFeatures
 from magvit.generative.tasks import MT8
 from magvit.generative.train import get_transformer
 from magvit.infra.artifacts import ArtifactStore
@@ -149,6 +150,21 @@ def summary(long: pd.DataFrame) -> pd.DataFrame:
 Paired = tuple[np.ndarray, Mapping[tuple[str, str], RowFeatures]]  # real features, generated per (row key, column)
 
 
+def paired_features(features: Mapping[tuple[str, str, int, str], ClipFeatures]) -> Paired:
+    """The paired bootstrap's input from the per-clip features of each evaluation, keyed (row key, column, seed,
+    task) (``sample.clip_features`` of ``table4.evaluate_task``'s samples): the real clips' features (clips
+    0..n-1, the same for every evaluation) and one ``RowFeatures`` per (row key, column), seeds in order."""
+    if not features:
+        raise ValueError("no features given")
+    real = next(iter(features.values())).real
+    rows: dict[tuple[str, str], dict[int, dict[str, np.ndarray]]] = {}
+    for (key, column, seed, task), f in features.items():
+        if f.real.shape != real.shape or not np.array_equal(f.real, real):
+            raise ValueError(f"{key} {column} seed {seed} {task} was scored against other real clips")
+        rows.setdefault((key, column), {}).setdefault(seed, {})[task] = f.fake
+    return real, {k: RowFeatures(tuple(per_seed[s] for s in sorted(per_seed))) for k, per_seed in rows.items()}
+
+
 def recovers_most_difference(mask: list[Estimate], recons: list[Estimate], full: list[Estimate]) -> Estimate:
     """"+L_recons recovers most" of the gap from L_mask alone to the full loss, (mask - recons) > (mask - full) / 2,
     as a contrast positive in the paper's direction: mask / 2 + full / 2 - recons (FVD, lower is better), from the
@@ -165,8 +181,7 @@ def recovers_most(mask: list[Estimate], recons: list[Estimate], full: list[Estim
 
 
 def _show(outcome: Outcome) -> str:
-    d = outcome.difference
-    return outcome.verdict if d is None else f"{outcome.verdict}, difference {d.value:.1f} [{d.low:.1f}, {d.high:.1f}]"
+    return outcome.shown()
 
 
 def _features(paired: Paired, key: str, column: str) -> RowFeatures:

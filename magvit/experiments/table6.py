@@ -107,8 +107,7 @@ def decoding_claims(table: pd.DataFrame, setting: str = "", resolvable: bool | N
     c7_ours = (f"FVD (proxy) COMMIT {fvd('commit_3d').value:.1f} vs MaskGIT-3D {fvd('maskgit_3d').value:.1f}, "
                f"MaskGIT-2D {fvd('maskgit_2d').value:.1f}, AR {fvd('ar_3d').value:.1f} "
                f"({steps_ratio:.0f}x the steps); parts: "
-               + ", ".join(f"{n} {p.verdict} (difference {p.difference.value:.3g} [{p.difference.low:.3g}, "
-                           f"{p.difference.high:.3g}])" for n, p in zip(names, parts, strict=True)))
+               + "; ".join(f"{n}: {p.shown()}" for n, p in zip(names, parts, strict=True)))
     speed = seconds("maskgit_2d").value / seconds("maskgit_3d").value
     c9 = with_basis(compare(seconds("maskgit_3d"), seconds("maskgit_2d")), "seconds per clip, spread over batches")
     c9_ours = (f"{seconds('maskgit_3d').value:.4f} s/clip at {rows.loc['maskgit_3d', 'seq_len']} tokens vs "

@@ -56,6 +56,7 @@ class Outcome:
     verdict: str
     reason: str
     difference: Estimate | None = None
+    basis: str = ""  # what the difference was computed on (distance, paired or not)
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -65,6 +66,14 @@ class Outcome:
 
     def __str__(self) -> str:
         return self.verdict
+
+    def shown(self, digits: int = 3) -> str:
+        """The verdict with its difference and basis, e.g. ``reproduced, difference 8.2 [6.3, 10.5] (KVD ...)``."""
+        d = self.difference
+        if d is None:
+            return self.verdict
+        text = f"{self.verdict}, difference {d.value:.{digits}g} [{d.low:.{digits}g}, {d.high:.{digits}g}]"
+        return f"{text} ({self.basis})" if self.basis else text
 
 
 def allowed(diff: Estimate) -> str:
@@ -80,7 +89,7 @@ def agrees(diff: Estimate, verdict: str, reason: str = "") -> bool:
 
 def with_basis(outcome: Outcome, basis: str) -> Outcome:
     """``outcome`` with what its difference was computed on appended to its reason."""
-    return replace(outcome, reason=f"{outcome.reason} ({basis})") if basis else outcome
+    return replace(outcome, reason=f"{outcome.reason} ({basis})", basis=basis) if basis else outcome
 
 
 def cap_seeds(outcome: Outcome, seeds: int, required: int) -> Outcome:
