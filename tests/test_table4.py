@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from magvit.experiments import claims, table4, table5
+from magvit.experiments import claims, table4, table4_eval, table5
 from magvit.experiments.table4 import MT10, UNC, ModelSpec, average, wide
 from magvit.experiments.verdicts import NOT_REPRODUCED, NOT_TESTABLE, PARTLY, REPRODUCED, Estimate
 from magvit.generative.tasks import MT8, condition_video, prepare_batch
@@ -225,7 +225,7 @@ def test_cached_samples_are_reused_and_keyed_by_the_decoding(smoke_setup, monkey
     fp, _ = table4.get_model(p, ModelSpec("pushbot", "FP"), store)
     first = table4.cached_samples(fp, 0, "OPV", 4, 2, store)
     assert first.fake.shape == first.real.shape and len(first.seconds_per_clip_batches) == 2
-    monkeypatch.setattr(table4, "generate_clips", lambda *a, **k: pytest.fail("sampled again"))
+    monkeypatch.setattr(table4_eval, "generate_clips", lambda *a, **k: pytest.fail("sampled again"))
     again = table4.cached_samples(fp, 0, "OPV", 4, 2, store)
     assert torch.equal(again.fake, first.fake) and torch.equal(again.real, first.real)
     key = table4.sample_key(fp, 0, "OPV", 4, 2)
@@ -264,12 +264,12 @@ def test_condition_reference_passes_the_condition_through_the_tokenizer(monkeypa
     from types import SimpleNamespace
 
     real = torch.rand(16, 3, 4, 8, 8)
-    monkeypatch.setattr(table4, "real_clips", lambda cfg, n: (real[:n], torch.zeros(n, dtype=torch.long)))
+    monkeypatch.setattr(table4_eval, "real_clips", lambda cfg, n: (real[:n], torch.zeros(n, dtype=torch.long)))
 
     cfg = SimpleNamespace(cond_frames=1)  # real_clips is patched: the condition geometry is all it reads
     given = condition_video(real, "FP", 1)
     evaluator = MeanColourEvaluator()
-    raw = table4.fvd(evaluator.features(real), evaluator.features(given), num_bootstrap=0).value
+    raw = table4_eval.fvd(evaluator.features(real), evaluator.features(given), num_bootstrap=0).value
     same = table4.condition_reference(SimpleNamespace(cfg=cfg, tokenizer=GainTokenizer(1.0)), "FP", evaluator, 16, 0)
     darkened = table4.condition_reference(SimpleNamespace(cfg=cfg, tokenizer=GainTokenizer(0.2)), "FP", evaluator, 16,
                                           0)
