@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from magvit.experiments.verdicts import VERDICTS, Estimate, Outcome, agrees
+from magvit.infra.results import blank_missing
 
 
 @dataclass(frozen=True)
@@ -144,8 +145,9 @@ def consistent(row: dict | pd.Series) -> bool:
 def verdict_table(rows: Iterable[dict[str, str]], setting: str | None = None,
                   benchmark: str | None = None) -> pd.DataFrame:
     """Rows of :func:`verdict_row` as a DataFrame in the schema :data:`COLUMNS`; ``setting`` / ``benchmark`` fill
-    every row's."""
-    df = pd.DataFrame(list(rows), columns=list(COLUMNS))
+    every row's; a missing difference is an empty cell."""
+    # a row that is not one comparison has no difference: an empty cell ("not a comparison"), never NaN
+    df = blank_missing(pd.DataFrame(list(rows), columns=list(COLUMNS)), DIFFERENCE)
     if setting is not None:
         df["setting"] = setting
     if benchmark is not None:
