@@ -21,11 +21,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from magvit.metrics.estimate import Estimate
+from magvit.metrics.kernel import kvd
+from magvit.metrics.paired import RowFeatures, choose_distance, paired_difference, simulate_rows
 
 REPRODUCED, PARTLY, NOT_REPRODUCED, NOT_TESTABLE = (
     "reproduced", "partly", "not reproduced", "not testable here",
@@ -113,13 +116,11 @@ def compare_rows(a: Sequence[Estimate], b: Sequence[Estimate], lower_is_better: 
                             num_bootstrap=num_bootstrap)
 
 
-def compare_features(real: object, better: object, worse: object, lower_is_better: bool = True,
+def compare_features(real: np.ndarray, better: RowFeatures, worse: RowFeatures, lower_is_better: bool = True,
                      resolvable: bool | None = None, num_bootstrap: int = 1000, seed: int = 0) -> Outcome:
     """"``better`` beats ``worse``" from per-clip features (``paired.RowFeatures``, both scored against ``real``):
     the paired hierarchical bootstrap of the difference of KVD (below ~10 clips per feature) or FVD, judged by
     :func:`judge`. ``lower_is_better=False`` is not a distance and is refused."""
-    from magvit.metrics.paired import choose_distance, paired_difference
-
     if not lower_is_better:
         raise ValueError("feature distances are lower-is-better")
     feats = np.asarray(next(iter(better.per_seed[0].values())))
@@ -306,9 +307,6 @@ def calibration(simulations: int = 200, clip_counts: Sequence[int] = (32, 128), 
     rows of one distribution), ``shifted`` (the second row worse by ``shift`` in every feature), ``chain same``
     and ``chain shifted`` (three rows, 0 / shift / 2 shift, judged as a chain). ``width`` is the median width of
     the interval of the difference (for chains, of the first pair)."""
-    from magvit.metrics.kernel import kvd
-    from magvit.metrics.paired import paired_difference, simulate_rows
-
     rng = np.random.default_rng(seed)
     records = []
     scenarios = {"same": (0.0, 0.0), "shifted": (0.0, shift), "chain same": (0.0, 0.0, 0.0),
@@ -335,8 +333,6 @@ def calibration(simulations: int = 200, clip_counts: Sequence[int] = (32, 128), 
 
 def calibration_figure(table: pd.DataFrame) -> Figure:
     """:func:`calibration`'s verdict rates as stacked bars, one panel per clip count."""
-    import matplotlib.pyplot as plt
-
     colours = {REPRODUCED: "#4c9a2a", PARTLY: "#e0b000", NOT_REPRODUCED: "#c0392b", NOT_TESTABLE: "#8a8a8a"}
     counts = sorted(table["clips"].unique())
     fig, axes = plt.subplots(1, len(counts), figsize=(5.5 * len(counts), 3.6), squeeze=False, sharey=True)
