@@ -13,7 +13,7 @@ real clips' ceiling row, the paper-vs-ours layout and the verdict of C6 on this 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -24,8 +24,9 @@ from magvit import data
 from magvit.config import Profile, TransformerConfig
 from magvit.experiments import claims, paper
 from magvit.experiments.verdicts import FEW_SEEDS, NOT_TESTABLE, UNPAIRED, Estimate, Outcome, combine, compare_rows
-from magvit.generative.sample import Evaluation
+from magvit.generative.sample import ClipFeatures, Evaluation
 from magvit.metrics import ProxyEvaluator, fvd, fvd_groups, inception_score, kvd
+from magvit.metrics.paired import RowFeatures
 
 DATASET = "shapes"
 PAPER_TABLE = "table1_ucf101_class_conditional"
@@ -137,17 +138,46 @@ def across_seeds(a: list[Estimate], b: list[Estimate], lower_is_better: bool = T
     return across_outcome(a, b, lower_is_better, resolvable).verdict
 
 
+# the paired bootstrap's input: the real clips' features and one ``RowFeatures`` per model name
+Paired = tuple[np.ndarray, Mapping[str, RowFeatures]]
+
+
+def paired_rows(features: Mapping[tuple[str, int], ClipFeatures]) -> Paired:
+    """The paired bootstrap's input from the per-clip features of each (model name, seed) evaluation
+    (``sample.clip_features``): the real clips' features (clips 0..n-1, the same for every row) and one
+    ``RowFeatures`` per model, seeds in order."""
+    if not features:
+        raise ValueError("no features given")
+    real = next(iter(features.values())).real
+    rows: dict[str, dict[int, np.ndarray]] = {}
+    for (name, seed), f in features.items():
+        if f.real.shape != real.shape or not np.array_equal(f.real, real):
+            raise ValueError(f"{name} seed {seed} was scored against other real clips")
+        rows.setdefault(name, {})[seed] = f.fake
+    return real, {name: RowFeatures.of(*(per_seed[s] for s in sorted(per_seed))) for name, per_seed in rows.items()}
+
+
+def pair_of(paired: Paired | None, better: str, worse: str) -> tuple | None:
+    """(real, better's ``RowFeatures``, worse's) for ``verdicts.compare_rows``, or None without features."""
+    if paired is None:
+        return None
+    missing = [m for m in (better, worse) if m not in paired[1]]
+    if missing:
+        raise ValueError(f"the paired features lack {missing}")
+    return paired[0], paired[1][better], paired[1][worse]
+
+
 def table1_claims(table: pd.DataFrame, setting: str = "", resolvable: bool | None = None,
-                  paired: tuple | None = None) -> pd.DataFrame:
+                  paired: Paired | None = None) -> pd.DataFrame:
     """Verdict of C6 on Table 1 (``magvit.experiments.claims`` schema): MAGVIT-L-CG beats MAGVIT-B-CG on FVD (proxy),
     lower is better, and on IS (proxy), higher is better, each by :func:`across_outcome`, combined by
     ``verdicts.combine`` (reproduced only when both are). ``resolvable``: the evaluator's resolving power on shapes
-    (None: unknown); ``paired``: (real features, L's ``RowFeatures``, B's) for the paired bootstrap of the distance
+    (None: unknown); ``paired``: :func:`paired_rows` of the evaluations, for the paired bootstrap of the distance
     part (None: from the rows' own intervals)."""
     large, base = "MAGVIT-L-CG", "MAGVIT-B-CG"
     fvd_l, fvd_b = fvd_estimates(table, large), fvd_estimates(table, base)
     is_l, is_b = is_estimates(table, large), is_estimates(table, base)
-    parts = [across_outcome(fvd_l, fvd_b, resolvable=resolvable, paired=paired),
+    parts = [across_outcome(fvd_l, fvd_b, resolvable=resolvable, paired=pair_of(paired, large, base)),
              across_outcome(is_l, is_b, lower_is_better=False, resolvable=resolvable)]
     ours = (f"FVD (proxy) per seed, L: {show(fvd_l)}; B: {show(fvd_b)}. IS (proxy) per seed, L: {show(is_l)}; "
             f"B: {show(is_b)}. Parts (FVD, IS): {', '.join(p.verdict for p in parts)}")
