@@ -46,9 +46,8 @@ __all__ = ["CONTRADICTED", "Estimate", "FEW_SEEDS", "INCONCLUSIVE", "NOT_REPRODU
            "Outcome", "PARTLY", "REPRODUCED", "RESOLVED", "UNPAIRED", "UNRESOLVED", "VERDICTS", "agrees", "allowed",
            "beats", "beats_across_seeds", "calibration", "calibration_figure", "cap_seeds", "chain",
            "chain_across_seeds", "chain_outcome", "combine", "combine_pairs", "compare", "compare_across_seeds",
-           "compare_features", "compare_rows",
-           "contrast_across_seeds", "difference", "difference_across_seeds", "judge", "seed_spread",
-           "with_basis"]
+           "compare_features", "compare_rows", "contrast_across_seeds", "difference", "difference_across_seeds",
+           "judge", "seed_spread", "with_basis"]
 
 
 @dataclass(frozen=True)
