@@ -9,7 +9,7 @@ import pytest
 from magvit.experiments import claims
 from magvit.experiments.figure5 import c8_claims
 from magvit.experiments.table6 import decoding_claims
-from magvit.experiments.verdicts import NOT_REPRODUCED, PARTLY, REPRODUCED
+from magvit.experiments.verdicts import NOT_REPRODUCED, NOT_TESTABLE, PARTLY, REPRODUCED, UNRESOLVED
 from magvit.study import write_claims
 
 
@@ -43,15 +43,23 @@ def table6(commit=(10.0, 9.0, 11.0), maskgit_3d=(20.0, 19.0, 21.0), ar=(10.5, 9.
 
 
 def test_decoding_claims_c7_and_c9():
-    out = decoding_claims(table6(), setting="test").set_index("claim")
+    out = decoding_claims(table6(ar=(15.0, 14.0, 16.0)), setting="test").set_index("claim")
     assert list(out.reset_index().columns) == list(claims.COLUMNS)
-    # COMMIT's interval lies below both MaskGITs', AR is worse in point estimate: every part reproduced
+    # every difference's interval lies above 0 (paper's direction): every part reproduced
     assert out.loc["C7", "verdict"] == REPRODUCED and "16x the steps" in out.loc["C7", "ours"]
     assert out.loc["C9", "verdict"] == REPRODUCED and "4.0x faster" in out.loc["C9", "ours"]
+    assert out.loc["C9", "difference"] == pytest.approx(0.3) and out.loc["C9", "difference_low"] > 0
+    assert out.loc["C7", "difference"] == ""  # three comparisons: no single difference (an empty cell)
     assert (out["setting"] == "test").all()
-    # AR better than COMMIT beyond the noise: that part is not reproduced, C7 partly
+    # AR only a little worse in point estimate, intervals overlapping: that part is inconclusive, C7 partly
+    close = decoding_claims(table6()).set_index("claim")
+    assert close.loc["C7", "verdict"] == PARTLY and "at least as good as AR" in close.loc["C7", "reason"]
+    # AR better than COMMIT beyond the noise: a contradiction, C7 not reproduced
     worse = decoding_claims(table6(ar=(5.0, 4.0, 6.0))).set_index("claim")
-    assert worse.loc["C7", "verdict"] == PARTLY
+    assert worse.loc["C7", "verdict"] == NOT_REPRODUCED and "contradicted" in worse.loc["C7", "reason"]
+    # the evaluator's resolving power overrules the intervals
+    blind = decoding_claims(table6(ar=(15.0, 14.0, 16.0)), resolvable=False).set_index("claim")
+    assert blind.loc["C7", "verdict"] == NOT_TESTABLE and UNRESOLVED in blind.loc["C7", "reason"]
     with pytest.raises(ValueError, match="rows missing"):
         decoding_claims(table6().iloc[1:])
 

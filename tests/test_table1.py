@@ -176,3 +176,23 @@ def test_evaluate_reports_grouped_fvd_and_is(smoke_cg):
     assert 1.0 <= e.is_proxy <= 12.0 and e.is_proxy_std >= 0.0
     row = table1.evaluation_row("AR-B-CG", 0, e, 2)
     assert row["fvd_group_mean"] == e.fvd_group_mean and row["is_proxy"] == e.is_proxy and row["train_steps"] == 2
+
+
+def test_c6_on_paired_features():
+    """With the per-clip features, the FVD part of C6 is judged on the paired bootstrap of KVD (issue 25)."""
+    import numpy as np
+
+    from magvit.generative.sample import ClipFeatures
+
+    rng = np.random.default_rng(0)
+    real = rng.standard_normal((32, 8))
+    features = {(name, s): ClipFeatures(real, 0.6 * real + 0.8 * rng.standard_normal(real.shape) + shift)
+                for name, shift in (("MAGVIT-L-CG", 0.0), ("MAGVIT-B-CG", 1.0)) for s in (0, 1)}
+    paired = table1.paired_rows(features)
+    assert len(paired[1]["MAGVIT-L-CG"].per_seed) == 2
+    table = hand_table((10.0, 11.0), (10.5, 10.0))  # FVD (proxy) rows overlap: the unpaired part is inconclusive
+    assert verdict(table) == PARTLY  # IS reproduced, FVD inconclusive from the rows' own intervals
+    out = table1.table1_claims(table, "hand", paired=paired)
+    assert out["verdict"].iloc[0] == REPRODUCED  # the paired KVD difference resolves L over B
+    with pytest.raises(ValueError, match="lack"):
+        table1.table1_claims(table, paired=(real, {"MAGVIT-L-CG": paired[1]["MAGVIT-L-CG"]}))

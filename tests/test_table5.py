@@ -6,7 +6,15 @@ import pandas as pd
 import pytest
 
 from magvit.experiments import claims, paper, table5
-from magvit.experiments.verdicts import NOT_REPRODUCED, NOT_TESTABLE, PARTLY, REPRODUCED, Estimate
+from magvit.experiments.verdicts import (
+    FEW_SEEDS,
+    INCONCLUSIVE,
+    NOT_REPRODUCED,
+    NOT_TESTABLE,
+    REPRODUCED,
+    UNRESOLVED,
+    Estimate,
+)
 from magvit.generative.tasks import MT8
 
 
@@ -82,18 +90,39 @@ def test_c1_latent_masking_better_is_not_reproduced():
     assert table5.c1_claim(long_table(values), required_seeds=2)["verdict"] == NOT_REPRODUCED
 
 
-def test_c1_on_one_seed_of_two_is_at_most_partly():
+def test_c1_on_one_seed_of_two_is_not_testable():
     one = {k: v for k, v in PAPERLIKE.items() if k[1] == 0}
     assert table5.c1_claim(long_table(one), required_seeds=1)["verdict"] == REPRODUCED
-    assert table5.c1_claim(long_table(one), required_seeds=2)["verdict"] == PARTLY
+    row = table5.c1_claim(long_table(one), required_seeds=2)
+    assert row["verdict"] == NOT_TESTABLE and FEW_SEEDS in row["reason"]
+
+
+def test_c1_rows_carry_their_difference_and_agree_with_it():
+    row = table5.c1_claim(long_table(PAPERLIKE), required_seeds=2)
+    assert row["difference"] is None and "every part reproduced" in row["reason"]  # two comparisons (FP, MT8)
+    fp_only = long_table(PAPERLIKE, columns=("FP",))
+    with pytest.raises(ValueError, match="C1 needs"):
+        table5.c1_claim(fp_only, required_seeds=2)
+    blind = table5.c1_claim(long_table(PAPERLIKE), required_seeds=2, resolvable=False)
+    assert blind["verdict"] == NOT_TESTABLE and UNRESOLVED in blind["reason"]
+
+
+def test_c1_two_draws_of_one_row_are_not_testable():
+    values = dict(PAPERLIKE)
+    values[("latent", 0)], values[("latent", 1)] = (48.5, 33.5), (46.5, 33.5)  # overlapping with full
+    row = table5.c1_claim(long_table(values, half=5.0), required_seeds=2)
+    assert row["verdict"] == NOT_TESTABLE and INCONCLUSIVE in row["reason"]
 
 
 def test_recovers_most():
     e = lambda v: Estimate(v, v - 1, v + 1)  # noqa: E731
     assert table5.recovers_most([e(100), e(100)], [e(20), e(30)], [e(10), e(10)]) == REPRODUCED
     assert table5.recovers_most([e(100), e(100)], [e(90), e(95)], [e(10), e(10)]) == NOT_REPRODUCED
-    assert table5.recovers_most([e(100), e(100)], [e(20), e(60)], [e(10), e(10)]) == PARTLY  # shares 0.89, 0.44
-    assert table5.recovers_most([e(10), e(10)], [e(20), e(20)], [e(30), e(30)]) == NOT_REPRODUCED  # no gap
+    # shares 0.89 and 0.44: the seeds disagree beyond the noise, the contrast's interval covers 0
+    assert table5.recovers_most([e(100), e(100)], [e(20), e(60)], [e(10), e(10)]) == NOT_TESTABLE
+    assert table5.recovers_most([e(10), e(10)], [e(40), e(40)], [e(30), e(30)]) == NOT_REPRODUCED  # recons worse
+    d = table5.recovers_most_difference([e(100), e(100)], [e(20), e(30)], [e(10), e(10)])
+    assert d.value == pytest.approx(30.0)  # 100 / 2 + 10 / 2 - 25
     with pytest.raises(ValueError):
         table5.recovers_most([e(1)], [], [e(1)])
 
@@ -102,10 +131,41 @@ def test_c2_when_recons_recovers_little_and_on_fp_only():
     values = dict(PAPERLIKE)
     values[("mask+recons", 0)], values[("mask+recons", 1)] = (300.0, 53.0), (310.0, 54.0)  # FP: barely recovers
     row = table5.c2_claim(long_table(values), required_seeds=2)
-    assert row["verdict"] == PARTLY and "recovers most: not reproduced" in row["ours"]
+    assert row["verdict"] == NOT_REPRODUCED and "recovers most: not reproduced" in row["ours"]
+    assert "FP recovers most" in row["reason"]
     fp_only = long_table(PAPERLIKE)
     fp_only = fp_only[~((fp_only.column == "MT8") & fp_only.row.isin(["mask", "mask+recons"]))]
     row = table5.c2_claim(fp_only, required_seeds=2)
     assert row["verdict"] == REPRODUCED and "MT8" not in row["ours"]
     with pytest.raises(ValueError, match="C2 needs"):
         table5.c2_claim(fp_only[fp_only.row != "mask"], required_seeds=2)
+
+
+def test_c1_and_c2_on_paired_features():
+    """With the per-clip features, C1 / C2 are judged on the paired bootstrap of KVD (issue 25)."""
+    import numpy as np
+
+    from magvit.generative.sample import ClipFeatures
+
+    rng = np.random.default_rng(0)
+    real = rng.standard_normal((32, 8))
+    shift = {"latent": 1.0, "mask": 1.5, "mask+recons": 0.45, "full": 0.0}  # full best, as the paper
+    features = {}
+    for key, s in shift.items():
+        for column, tasks in table5.COLUMN_TASKS.items():
+            for seed in (0, 1):
+                for task in tasks:
+                    fake = 0.6 * real + 0.8 * rng.standard_normal(real.shape) + s
+                    features[key, column, seed, task] = ClipFeatures(real, fake)
+    paired = table5.paired_features(features)
+    assert set(paired[1]) == {(k, c) for k in shift for c in table5.COLUMN_TASKS}
+    assert len(paired[1]["full", "MT8"].per_seed) == 2 and len(paired[1]["full", "MT8"].tasks) == 8
+    long = long_table(PAPERLIKE)
+    c1 = table5.c1_claim(long, required_seeds=2, paired=paired)
+    assert c1["verdict"] == REPRODUCED and "KVD (proxy), paired bootstrap" in c1["ours"]
+    c2 = table5.c2_claim(long, required_seeds=2, paired=paired)
+    assert c2["verdict"] == REPRODUCED
+    other = dict(features)
+    other["full", "FP", 0, "FP"] = ClipFeatures(real + 1, features["full", "FP", 0, "FP"].fake)
+    with pytest.raises(ValueError, match="other real clips"):
+        table5.paired_features(other)

@@ -256,7 +256,7 @@ def test_table7_configs_and_claims():
     # one row per (model, seed): value and its 95% bootstrap interval
     fvd = {"2D-VQ": [(10.0, 9.0, 11.0), (10.5, 9.5, 11.5)],
            "MAGVIT 3D-VQ-B": [(5.0, 4.0, 6.0), (5.4, 4.4, 6.4)],
-           "MAGVIT 3D-VQ-L": [(6.0, 5.5, 7.0), (6.5, 6.0, 7.0)],  # worse than B beyond the seed spread
+           "MAGVIT 3D-VQ-L": [(6.0, 5.5, 7.0), (6.5, 6.0, 7.0)],  # worse than B, inside the intervals
            "MAGVIT 3D-VQ-B average": [(4.0, 3.5, 4.5), (6.0, 5.0, 7.0)],  # seeds spread 2 > the gaps
            "MAGVIT 3D-VQ-B central": [(3.9, 3.0, 4.6), (4.1, 3.5, 4.7)]}
     table = pd.DataFrame([{"model": m, "seed": s, "fvd_proxy": v, "fvd_low": lo, "fvd_high": hi}
@@ -267,8 +267,10 @@ def test_table7_configs_and_claims():
     claims = table7_claims(table, consistency).set_index("claim")
     verdicts = claims["verdict"]
     assert "5.00 [4.00, 6.00], 5.40 [4.40, 6.40]" in claims.loc["C4", "ours"]  # both seeds shown
-    assert verdicts.to_dict() == {"C4": "reproduced", "C5": "not testable here", "C6": "not reproduced",
-                                  "C10": "partly"}
+    # C6 and C10: the intervals of the differences cover 0 (issue 25: judged on the difference, never on point
+    # estimates alone); tests/test_verdicts.py covers the rule
+    assert verdicts.to_dict() == {"C4": "reproduced", "C5": "not testable here", "C6": "not testable here",
+                                  "C10": "not testable here"}
 
 
 def test_reference_reconstructions_are_exact_where_they_should_be():

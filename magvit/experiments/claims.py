@@ -5,7 +5,8 @@ Every notebook writes its verdicts through :func:`verdict_row` / :func:`verdict_
 ``claims_*.csv`` has the same columns (:data:`COLUMNS`), and :func:`collect` is their union. The rules themselves
 are code in the experiment modules (``magvit.experiments.table6.decoding_claims``, ``table7.table7_claims``,
 ``figure5.c8_verdict``), built on ``magvit.experiments.verdicts``; each claim's ``rule`` names that code and says
-what it does.
+what it does. Every comparison is judged on the interval of its difference (issue 25): the row carries it in
+``difference``, ``difference_low``, ``difference_high`` (paper's direction positive) with the ``reason``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from magvit.experiments.verdicts import VERDICTS
+from magvit.experiments.verdicts import VERDICTS, Estimate, Outcome, agrees
+from magvit.infra.results import blank_missing
 
 
 @dataclass(frozen=True)
@@ -31,63 +33,76 @@ class Claim:
     rule: str  # the verdict rule, with the function that applies it ("" while no notebook tests it yet)
 
 
+# Every comparison below is judged on the interval of its difference, positive in the paper's direction
+# (``verdicts.judge``): reproduced when the whole interval is above 0, not reproduced when it is wholly below (a
+# contradiction), not testable here otherwise (the reason is stated). A claim of several comparisons is combined by
+# ``verdicts.combine``: partly when some are reproduced and none is contradicted.
+_RULE = ("the three-outcome rule on the interval of the difference (verdicts.judge; paired bootstrap of KVD over "
+         "clips and seeds where the per-clip features are given, else from the rows' FVD (proxy) intervals, "
+         "verdicts.contrast_across_seeds)")
 CLAIMS: dict[str, Claim] = {c.id: c for c in [
     Claim("C1", "COMMIT (full) beats latent masking on FP and MT8", "Tab. 5",
           "BAIR FVD: FP 48 vs 74, MT8 33 vs 151", "09_table5",
-          "table5.c1_claim: verdicts.beats_across_seeds(full COMMIT, latent masking) on FVD (proxy) on FP and on the "
-          "MT8 average, combined by verdicts.combine_pairs; a column on fewer seeds than the profile's is at most "
-          "partly"),
+          f"table5.c1_claim: full COMMIT beats latent masking on FP and on the MT8 average, each by {_RULE}; "
+          "combined by verdicts.combine; a column on fewer seeds than the profile's is not testable here"),
     Claim("C2", "COMMIT with Lmask alone is far worse; +Lrecons recovers most; +Lrefine is best", "Tab. 5",
           "BAIR FP FVD 388 -> 51 -> 48; MT8 143 -> 53 -> 33", "09_table5",
-          "table5.c2_claim: per column with the three COMMIT rows, verdicts.chain_across_seeds(full, mask+recons, "
-          "mask) on FVD (proxy) and table5.recovers_most (+L_recons closes over half the gap from L_mask to the full "
-          "loss on every seed), combined by verdicts.combine_pairs"),
+          f"table5.c2_claim: per column with the three COMMIT rows, full beats mask+recons, mask+recons beats mask, "
+          f"and +L_recons recovers most (the contrast mask/2 + full/2 - recons > 0), each by {_RULE}; combined by "
+          "verdicts.combine"),
     Claim("C3", "The multi-task model beats single-task models on the task average; single-task models are poor on "
           "tasks unseen in training", "Tab. 4", "BAIR average FVD: MT 32.8 vs UNC 150.6, FP 201.1; SSv2: 43.4 vs "
           "258.8, 402.9", "08_table4",
-          "table4.c3_claim: per benchmark, verdicts.beats_across_seeds of MT over UNC and over FP on the task "
-          "average, and of MT over FP on the tasks FP never saw, on FVD (proxy); combined by verdicts.combine_pairs, "
-          "a benchmark on fewer seeds than the profile's at most partly"),
+          f"table4.c3_claim: per benchmark, MT beats UNC and FP on the task average, and MT beats FP on the tasks FP "
+          f"never saw, each by {_RULE}; combined by verdicts.combine, a benchmark on fewer seeds than the "
+          "profile's not testable here"),
     Claim("C4", "The 3D-VQ reconstructs better than the 2D-VQ despite 4x more compression", "Tab. 7",
           "UCF-101 recon FVD: MAGVIT 3D-VQ-B 127 vs MaskGIT 2D-VQ 240 (scratch)", "10_table7",
-          "table7.table7_claims: verdicts.beats_across_seeds(3D-VQ-B, 2D-VQ) on FVD (proxy), lower is better"),
+          f"table7.table7_claims: 3D-VQ-B beats 2D-VQ by {_RULE}"),
     Claim("C5", "Central inflation beats average inflation, which beats training from scratch", "Tab. 7",
           "UCF-101 recon FVD, 3D-VQ-B: central 58 < average 103 < scratch 127", "10_table7",
-          "table7.table7_claims: verdicts.chain_across_seeds(central, average, scratch) on FVD (proxy)"),
+          f"table7.table7_claims: central beats average and average beats scratch, each by {_RULE}; combined by "
+          "verdicts.combine"),
     Claim("C6", "The larger model beats the smaller one", "Tabs. 1, 2, 7",
           "UCF-101 CG FVD 76 vs 159, IS 89.27 vs 83.55 (Tab. 1); FP FVD BAIR 62 vs 76, K600 9.9 vs 24.5 (Tab. 2); "
           "UCF-101 recon FVD: 3D-VQ-L 45 vs 3D-VQ-B 127 (Tab. 7)", "06_table1, 07_tables2_3, 10_table7",
-          "verdicts.beats_across_seeds(L, B), lower FVD (proxy) is better, per table: table7.table7_claims on the "
-          "3D-VQ-L vs 3D-VQ-B reconstructions; table1.table1_claims on MAGVIT-L-CG vs MAGVIT-B-CG by FVD (proxy) and "
-          "by IS (proxy) (higher is better), combined by verdicts.combine_pairs; tables23.tables23_claims on "
-          "MAGVIT-L-FP vs MAGVIT-B-FP, one row per benchmark where L was trained; with fewer than two "
-          "training seeds a Table 1-3 verdict is not testable here"),
+          f"L beats B by {_RULE}, per table: table7.table7_claims on the 3D-VQ-L vs 3D-VQ-B reconstructions; "
+          "table1.table1_claims on MAGVIT-L-CG vs MAGVIT-B-CG by FVD (proxy) and by IS (proxy) (higher is better), "
+          "combined by verdicts.combine; tables23.tables23_claims on MAGVIT-L-FP vs MAGVIT-B-FP, one row per "
+          "benchmark where L was trained; with fewer than two training seeds a Table 1-3 verdict is not testable "
+          "here"),
     Claim("C7", "COMMIT decoding in 12 steps beats MaskGIT decoding and is at least as good as AR with 85x fewer "
           "steps", "Tab. 6", "FVD 76 vs MaskGIT 3D-VQ 122, 2D-VQ 222, AR 91 (Tab. 6)", "05_decoding",
-          "table6.decoding_claims: verdicts.combine_pairs of COMMIT beats MaskGIT-3D, COMMIT beats MaskGIT-2D "
-          "(verdicts.beats) and COMMIT not worse than AR (table6.not_worse), on FVD (proxy)"),
+          f"table6.decoding_claims: COMMIT beats MaskGIT-3D, COMMIT beats MaskGIT-2D, and COMMIT at least as good as "
+          f"AR (no margin: shown when COMMIT is resolved better, contradicted when AR is), each by {_RULE}; "
+          "combined by verdicts.combine"),
     Claim("C8", "Generation is about 60x faster than an AR transformer of the same size and two orders of magnitude "
           "faster than diffusion", "Fig. 5", "AR 60x slower, diffusion ~100x slower; 37 fps on a V100",
           "11_figure5",
-          "figure5.c8_verdict: each speed-up reproduced at >= half the paper's (AR 30x, diffusion 50x), partly when "
-          "COMMIT is faster by less, not reproduced when not faster; combined by verdicts.combine_pairs"),
+          "figure5.c8_verdict: the speed-up ratios are measured once, without an interval: each reproduced at >= "
+          "half the paper's (AR 30x, diffusion 50x), partly when COMMIT is faster by less, not reproduced when not "
+          "faster; combined by verdicts.combine_pairs"),
     Claim("C9", "The 3D-VQ's 4x shorter sequence makes the transformer faster", "Tab. 6",
           "sequence 1024 vs 4096 (Tab. 6)", "05_decoding",
-          "table6.decoding_claims: verdicts.beats(MaskGIT-3D, MaskGIT-2D) on seconds per clip (spread over "
-          "batches)"),
+          "table6.decoding_claims: MaskGIT-3D beats MaskGIT-2D on seconds per clip by the three-outcome rule on the "
+          "interval of the difference (verdicts.compare, each row's interval the spread over batches)"),
     Claim("C10", "Reflect padding gives more consistent tokens for the same content at different positions",
           "Sec. 3.1", "", "10_table7",
-          "table7.table7_claims: verdicts.beats_across_seeds(reflect, zeros) on the share of equal tokens at a "
-          "one-token shift, higher is better"),
+          "table7.table7_claims: reflect beats zeros on the share of equal tokens at a one-token shift, higher is "
+          "better, by the three-outcome rule on the interval of the difference over seeds "
+          "(verdicts.compare_rows, each seed's interval over clips)"),
     Claim("C11", "One model does all ten tasks", "Tab. 4, Fig. 6",
           "SSv2 ten-task model: average FVD 43.4 (B), 27.3 (L); CG 94.7, CFP 59.3 (B)", "08_table4",
-          "table4.c11_claim: for each of the ten shapes tasks, verdicts.beats_across_seeds of the MT model over the "
-          "condition video taken as the output, encoded and decoded by the same tokenizer (FVD (proxy)), combined by "
-          "verdicts.combine_pairs"),
+          f"table4.c11_claim: for each of the ten shapes tasks, the MT model beats the condition video taken as the "
+          f"output, encoded and decoded by the same tokenizer, by {_RULE}; combined by verdicts.combine"),
 ]}
 
-# the columns of every claims_*.csv (results.write_table adds the provenance columns after them)
-COLUMNS = ("claim", "benchmark", "statement", "paper", "ours", "verdict", "rule", "setting")
+# the columns of every claims_*.csv (results.write_table adds the provenance columns after them): ``difference``,
+# ``difference_low``, ``difference_high`` is the interval of the difference behind a one-comparison verdict, positive
+# in the paper's direction (blank where the row is not one comparison), ``reason`` why the verdict follows from it
+COLUMNS = ("claim", "benchmark", "statement", "paper", "ours", "verdict", "difference", "difference_low",
+           "difference_high", "reason", "rule", "setting")
+DIFFERENCE = ("difference", "difference_low", "difference_high")
 
 
 def get(claim_id: str) -> Claim:
@@ -96,21 +111,43 @@ def get(claim_id: str) -> Claim:
     return CLAIMS[claim_id]
 
 
-def verdict_row(claim_id: str, ours: str, verdict: str, setting: str = "", benchmark: str = "") -> dict[str, str]:
+def verdict_row(claim_id: str, ours: str, verdict: str | Outcome, setting: str = "", benchmark: str = "",
+                difference: Estimate | None = None, reason: str = "") -> dict[str, str | float]:
     """One row of a claims table: the registry's statement, paper numbers and rule, with our numbers and verdict.
-    ``benchmark``: the stand-in the row was measured on (``pushbot``, ``shapes``, ``scenes``; ``-`` for speed)."""
+    ``benchmark``: the stand-in the row was measured on (``pushbot``, ``shapes``, ``scenes``; ``-`` for speed).
+    ``verdict`` may be a ``verdicts.Outcome``, which brings its ``difference`` and ``reason``; a row with a
+    difference must have the verdict its interval gives (``verdicts.judge``)."""
+    if isinstance(verdict, Outcome):
+        difference = verdict.difference if difference is None else difference
+        reason = reason or verdict.reason
+        verdict = verdict.verdict
     if verdict not in VERDICTS:
         raise ValueError(f"verdict must be one of {VERDICTS}, got {verdict!r}")
+    if difference is not None and not agrees(difference, verdict, reason):
+        raise ValueError(f"{claim_id}: verdict {verdict!r} disagrees with the interval of the difference {difference} "
+                         f"(reason {reason!r})")
     claim = get(claim_id)
+    diff = (difference.value, difference.low, difference.high) if difference is not None else (None,) * 3
     return {"claim": claim.id, "benchmark": benchmark, "statement": claim.statement, "paper": claim.paper,
-            "ours": ours, "verdict": verdict, "rule": claim.rule, "setting": setting}
+            "ours": ours, "verdict": verdict, **dict(zip(DIFFERENCE, diff, strict=True)), "reason": reason,
+            "rule": claim.rule, "setting": setting}
+
+
+def consistent(row: dict | pd.Series) -> bool:
+    """Whether a claims row's verdict is the one its interval of the difference gives (item 2 of issue 25): a row
+    without a difference (not one comparison, or written before the columns existed) is consistent by default."""
+    values = [row.get(c, None) for c in DIFFERENCE]
+    if any(v is None or v == "" or (isinstance(v, float) and pd.isna(v)) for v in values):
+        return True
+    return agrees(Estimate(*(float(v) for v in values)), str(row["verdict"]), str(row.get("reason", "")))
 
 
 def verdict_table(rows: Iterable[dict[str, str]], setting: str | None = None,
                   benchmark: str | None = None) -> pd.DataFrame:
     """Rows of :func:`verdict_row` as a DataFrame in the schema :data:`COLUMNS`; ``setting`` / ``benchmark`` fill
-    every row's."""
-    df = pd.DataFrame(list(rows), columns=list(COLUMNS))
+    every row's; a missing difference is an empty cell."""
+    # a row that is not one comparison has no difference: an empty cell ("not a comparison"), never NaN
+    df = blank_missing(pd.DataFrame(list(rows), columns=list(COLUMNS)), DIFFERENCE)
     if setting is not None:
         df["setting"] = setting
     if benchmark is not None:

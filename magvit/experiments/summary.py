@@ -43,13 +43,16 @@ OUT_OF_REACH = [
 def collect(folder: str | Path) -> pd.DataFrame:
     """Every registered claim with our verdict rows from ``folder``; claims with none get one :data:`NO_RESULT` row."""
     ours = claims.collect(folder)
-    if "benchmark" not in ours.columns:  # claims_*.csv written before the schema had it
-        ours["benchmark"] = ""
-    text = [c for c in claims.COLUMNS if c in ours.columns]
+    for column in claims.COLUMNS:  # claims_*.csv written before the schema had benchmark, difference or reason
+        if column not in ours.columns:
+            ours[column] = ""
+    text = [c for c in claims.COLUMNS if c not in claims.DIFFERENCE]
     ours[text] = ours[text].fillna("").astype(str)
     missing = [cid for cid in claims.CLAIMS if cid not in set(ours["claim"])]
     empty = [{**claims.verdict_row(cid, "", NOT_TESTABLE), "verdict": NO_RESULT} for cid in missing]
     table = pd.concat([ours, pd.DataFrame(empty, columns=list(claims.COLUMNS))], ignore_index=True)
+    for column in claims.DIFFERENCE:  # numbers where the row is one comparison, else empty
+        table[column] = pd.to_numeric(table[column].replace("", None), errors="coerce")
     order = {cid: i for i, cid in enumerate(claims.CLAIMS)}
     table = table.sort_values("claim", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
     return table[[c for c in claims.COLUMNS if c in table.columns]]
@@ -113,7 +116,9 @@ def narrative(table: pd.DataFrame) -> str:
         if (rows["verdict"] == NO_RESULT).all():
             lines.append(f"{head} No notebook has judged it yet ({claim.notebook}).")
             continue
-        parts = [f"on {r.benchmark or '-'}: **{r.verdict}** ({r.ours})" for r in rows.itertuples()]
+        parts = [f"on {r.benchmark or '-'}: **{r.verdict}** ({r.ours}"
+                 + (f"; difference {difference_text(r)}" if difference_text(r) != "-" else "")
+                 + (f"; {r.reason}" if getattr(r, "reason", "") else "") + ")" for r in rows.itertuples()]
         lines.append(f"{head} Ours " + "; ".join(parts) + ".")
     return "\n".join(lines)
 
@@ -127,14 +132,47 @@ def _link(notebook_ids: str, results_folder: str) -> str:
     return " ".join(links)
 
 
+def difference_text(row: object) -> str:
+    """The interval of the difference of a claims row as ``value [low, high]`` (paper's direction positive), or
+    ``-`` where the row has none (not one comparison, or a claims.csv written before the columns existed)."""
+    values = [getattr(row, c, None) for c in claims.DIFFERENCE]
+    try:
+        value, low, high = (float(v) for v in values)
+    except (TypeError, ValueError):
+        return "-"
+    if any(pd.isna(v) for v in (value, low, high)):
+        return "-"
+    return f"{value:.3g} [{low:.3g}, {high:.3g}]"
+
+
+def judged_on_differences(table: pd.DataFrame) -> bool:
+    """Whether ``table`` (a claims.csv) carries the reasons and intervals of the difference (issue 25); a claims.csv
+    written before them keeps the README's earlier layout."""
+    columns = [c for c in ("reason", *claims.DIFFERENCE) if c in table.columns]
+    return any(table[c].replace("", None).notna().any() for c in columns)
+
+
 def readme_table(table: pd.DataFrame, results_folder: str = "results") -> str:
-    """The README's results table: one row per (claim, benchmark), linked to its notebook and figure."""
-    out = ["| claim | stand-in | paper | ours | verdict | evidence |", "|---|---|---|---|---|---|"]
+    """The README's results table: one row per (claim, benchmark), linked to its notebook and figure; where the
+    claims.csv has them, the verdict's reason and the interval of the difference behind it (paper's direction
+    positive)."""
+    new = judged_on_differences(table)
+    if new:
+        out = ["| claim | stand-in | paper | ours | verdict (reason) | difference (paper's direction +) | evidence |",
+               "|---|---|---|---|---|---|---|"]
+    else:
+        out = ["| claim | stand-in | paper | ours | verdict | evidence |", "|---|---|---|---|---|---|"]
     for r in table.itertuples():
         claim = claims.get(r.claim)
         ours = str(r.ours).replace("|", "/") if isinstance(r.ours, str) else ""
-        out.append(f"| {r.claim}: {claim.statement} | {r.benchmark or '-'} | {claim.paper or '-'} | {ours or '-'} | "
-                   f"{r.verdict} | {_link(claim.notebook, results_folder)} |")
+        head = f"| {r.claim}: {claim.statement} | {r.benchmark or '-'} | {claim.paper or '-'} | {ours or '-'} | "
+        if not new:
+            out.append(f"{head}{r.verdict} | {_link(claim.notebook, results_folder)} |")
+            continue
+        reason = getattr(r, "reason", "")
+        reason = str(reason).replace("|", "/") if isinstance(reason, str) and reason else ""
+        verdict = f"{r.verdict} ({reason})" if reason else r.verdict
+        out.append(f"{head}{verdict} | {difference_text(r)} | {_link(claim.notebook, results_folder)} |")
     return "\n".join(out)
 
 

@@ -13,7 +13,7 @@ real clips' ceiling row, the paper-vs-ours layout and the verdict of C6 on this 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -23,9 +23,10 @@ import torch
 from magvit import data
 from magvit.config import Profile, TransformerConfig
 from magvit.experiments import claims, paper
-from magvit.experiments.verdicts import NOT_TESTABLE, Estimate, beats_across_seeds, combine_pairs
-from magvit.generative.sample import Evaluation
-from magvit.metrics import ProxyEvaluator, fvd, fvd_groups, inception_score
+from magvit.experiments.verdicts import FEW_SEEDS, NOT_TESTABLE, UNPAIRED, Estimate, Outcome, combine, compare_rows
+from magvit.generative.sample import ClipFeatures, Evaluation
+from magvit.metrics import ProxyEvaluator, fvd, fvd_groups, inception_score, kvd
+from magvit.metrics.paired import RowFeatures
 
 DATASET = "shapes"
 PAPER_TABLE = "table1_ucf101_class_conditional"
@@ -72,12 +73,13 @@ def size_config(profile: Profile, size: str, fraction: float = 1.0) -> Transform
 def evaluation_row(model: str, seed: int, evaluation: Evaluation, train_steps: int) -> dict:
     """One (model, seed) row of a table from ``sample.evaluate``'s numbers: FVD (proxy) with its 95% bootstrap
     interval and as the official code reports it (mean +- std over disjoint groups), IS (proxy) mean +- std over its
-    splits, and the wall time per generated clip."""
+    splits, the wall time per generated clip, and KVD (proxy) with its interval (the verdicts' distance)."""
     e = evaluation
     return {"model": model, "seed": seed, "train_steps": train_steps, "fvd": e.fvd, "fvd_low": e.fvd_low,
             "fvd_high": e.fvd_high, "fvd_group_mean": e.fvd_group_mean, "fvd_group_std": e.fvd_group_std,
             "fvd_groups": e.fvd_groups, "is_proxy": e.is_proxy, "is_proxy_std": e.is_proxy_std,
-            "num_samples": e.num_samples, "decode_steps": e.decode_steps, "s_per_clip": e.s_per_clip}
+            "num_samples": e.num_samples, "decode_steps": e.decode_steps, "s_per_clip": e.s_per_clip,
+            "kvd": e.kvd, "kvd_low": e.kvd_low, "kvd_high": e.kvd_high}
 
 
 def real_row(evaluator: ProxyEvaluator, real: torch.Tensor, other: torch.Tensor, *, num_bootstrap: int,
@@ -89,12 +91,14 @@ def real_row(evaluator: ProxyEvaluator, real: torch.Tensor, other: torch.Tensor,
         raise ValueError(f"the two real sets must have one shape, got {tuple(real.shape)} and {tuple(other.shape)}")
     feats, other_feats = evaluator.features(real), evaluator.features(other)
     est = fvd(other_feats, feats, num_bootstrap=num_bootstrap, seed=seed).estimate()
+    kernel = kvd(other_feats, feats, num_bootstrap=num_bootstrap, seed=seed).estimate()
     group_mean, group_std = fvd_groups(other_feats, feats, groups) if groups else (math.nan, math.nan)
     is_mean, is_std = inception_score(evaluator.class_probs(real), splits=groups or min(10, len(real)))  # as evaluate
     return {"model": REAL, "seed": seed, "train_steps": 0, "fvd": float(est.value), "fvd_low": float(est.low),
             "fvd_high": float(est.high), "fvd_group_mean": group_mean, "fvd_group_std": group_std,
             "fvd_groups": groups, "is_proxy": float(is_mean), "is_proxy_std": float(is_std),
-            "num_samples": len(real), "decode_steps": 0, "s_per_clip": 0.0}
+            "num_samples": len(real), "decode_steps": 0, "s_per_clip": 0.0, "kvd": kernel.value,
+            "kvd_low": kernel.low, "kvd_high": kernel.high}
 
 
 def fvd_estimates(table: pd.DataFrame, model: str) -> list[Estimate]:
@@ -117,27 +121,70 @@ def show(estimates: Iterable[Estimate], digits: int = 2) -> str:
     return ", ".join(f"{e.value:.{digits}f} [{e.low:.{digits}f}, {e.high:.{digits}f}]" for e in estimates)
 
 
-def across_seeds(a: list[Estimate], b: list[Estimate], lower_is_better: bool = True) -> str:
-    """``verdicts.beats_across_seeds``, but ``not testable here`` with fewer than :data:`MIN_SEEDS` seeds (one
-    training run cannot separate the models from training noise) or when a row is missing."""
+def across_outcome(a: list[Estimate], b: list[Estimate], lower_is_better: bool = True,
+                   resolvable: bool | None = None, paired: tuple | None = None) -> Outcome:
+    """"a beats b" by the three-outcome rule on the difference over seeds (``verdicts.compare_rows``), but
+    ``not testable here`` with fewer than :data:`MIN_SEEDS` seeds per row (one training run cannot separate the
+    models from training noise)."""
     if len(a) < MIN_SEEDS or len(b) < MIN_SEEDS:
-        return NOT_TESTABLE
-    return beats_across_seeds(a, b, lower_is_better)
+        return Outcome(NOT_TESTABLE, f"{FEW_SEEDS} (fewer than {MIN_SEEDS} per row)")
+    basis = UNPAIRED if lower_is_better else "IS (proxy), from the rows' own intervals, unpaired"
+    return compare_rows(a, b, lower_is_better, resolvable, paired, basis)
 
 
-def table1_claims(table: pd.DataFrame, setting: str = "") -> pd.DataFrame:
+def across_seeds(a: list[Estimate], b: list[Estimate], lower_is_better: bool = True,
+                 resolvable: bool | None = None) -> str:
+    """:func:`across_outcome`'s verdict."""
+    return across_outcome(a, b, lower_is_better, resolvable).verdict
+
+
+# the paired bootstrap's input: the real clips' features and one ``RowFeatures`` per model name
+Paired = tuple[np.ndarray, Mapping[str, RowFeatures]]
+
+
+def paired_rows(features: Mapping[tuple[str, int], ClipFeatures]) -> Paired:
+    """The paired bootstrap's input from the per-clip features of each (model name, seed) evaluation
+    (``sample.clip_features``): the real clips' features (clips 0..n-1, the same for every row) and one
+    ``RowFeatures`` per model, seeds in order."""
+    if not features:
+        raise ValueError("no features given")
+    real = next(iter(features.values())).real
+    rows: dict[str, dict[int, np.ndarray]] = {}
+    for (name, seed), f in features.items():
+        if f.real.shape != real.shape or not np.array_equal(f.real, real):
+            raise ValueError(f"{name} seed {seed} was scored against other real clips")
+        rows.setdefault(name, {})[seed] = f.fake
+    return real, {name: RowFeatures.of(*(per_seed[s] for s in sorted(per_seed))) for name, per_seed in rows.items()}
+
+
+def pair_of(paired: Paired | None, better: str, worse: str) -> tuple | None:
+    """(real, better's ``RowFeatures``, worse's) for ``verdicts.compare_rows``, or None without features."""
+    if paired is None:
+        return None
+    missing = [m for m in (better, worse) if m not in paired[1]]
+    if missing:
+        raise ValueError(f"the paired features lack {missing}")
+    return paired[0], paired[1][better], paired[1][worse]
+
+
+def table1_claims(table: pd.DataFrame, setting: str = "", resolvable: bool | None = None,
+                  paired: Paired | None = None) -> pd.DataFrame:
     """Verdict of C6 on Table 1 (``magvit.experiments.claims`` schema): MAGVIT-L-CG beats MAGVIT-B-CG on FVD (proxy),
-    lower is better, and on IS (proxy), higher is better, each by :func:`across_seeds`, combined by
-    ``verdicts.combine_pairs`` (reproduced only when both are)."""
+    lower is better, and on IS (proxy), higher is better, each by :func:`across_outcome`, combined by
+    ``verdicts.combine`` (reproduced only when both are). ``resolvable``: the evaluator's resolving power on shapes
+    (None: unknown); ``paired``: :func:`paired_rows` of the evaluations, for the paired bootstrap of the distance
+    part (None: from the rows' own intervals)."""
     large, base = "MAGVIT-L-CG", "MAGVIT-B-CG"
     fvd_l, fvd_b = fvd_estimates(table, large), fvd_estimates(table, base)
     is_l, is_b = is_estimates(table, large), is_estimates(table, base)
-    parts = [across_seeds(fvd_l, fvd_b), across_seeds(is_l, is_b, lower_is_better=False)]
+    parts = [across_outcome(fvd_l, fvd_b, resolvable=resolvable, paired=pair_of(paired, large, base)),
+             across_outcome(is_l, is_b, lower_is_better=False, resolvable=resolvable)]
     ours = (f"FVD (proxy) per seed, L: {show(fvd_l)}; B: {show(fvd_b)}. IS (proxy) per seed, L: {show(is_l)}; "
-            f"B: {show(is_b)}. Parts (FVD, IS): {', '.join(parts)}")
+            f"B: {show(is_b)}. Parts (FVD, IS): {', '.join(p.verdict for p in parts)}")
     if min(len(fvd_l), len(fvd_b)) < MIN_SEEDS:
         ours += f" (fewer than {MIN_SEEDS} training seeds per row: not testable)"
-    return claims.verdict_table([claims.verdict_row("C6", ours, combine_pairs(parts))], setting, benchmark=DATASET)
+    outcome = combine(parts, ["FVD", "IS"])
+    return claims.verdict_table([claims.verdict_row("C6", ours, outcome)], setting, benchmark=DATASET)
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:

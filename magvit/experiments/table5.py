@@ -18,27 +18,34 @@ are Table 4's MAGVIT-B-FP (FP column) and MAGVIT-B-MT (MT8 column) models, and t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from magvit.config import Profile
 from magvit.experiments import claims
-from magvit.experiments.table4 import average, cap_to_seeds, show
+from magvit.experiments.table4 import average, show
 from magvit.experiments.verdicts import (
-    NOT_REPRODUCED,
-    PARTLY,
-    REPRODUCED,
+    UNPAIRED,
     Estimate,
-    beats_across_seeds,
-    chain_across_seeds,
-    combine_pairs,
+    Outcome,
+    cap_seeds,
+    combine,
+    compare_features,
+    compare_rows,
+    contrast_across_seeds,
+    judge,
+    with_basis,
 )
 from magvit.generative.model import MaskedVideoModel
+from magvit.generative.sample import ClipFeatures
 from magvit.generative.tasks import MT8
 from magvit.generative.train import get_transformer
 from magvit.infra.artifacts import ArtifactStore
 from magvit.infra.checks import check_seed
+from magvit.metrics.paired import RowFeatures, choose_distance, contrast
 
 FULL = "mask+recons+refine"
 COLUMN_TASKS: dict[str, tuple[str, ...]] = {"FP": ("FP",), "MT8": MT8}
@@ -140,55 +147,109 @@ def summary(long: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def recovers_most(mask: list[Estimate], recons: list[Estimate], full: list[Estimate]) -> str:
-    """"+L_recons recovers most" of the gap from L_mask alone to the full loss: the share (mask - recons) / (mask -
-    full) of each seed. ``reproduced`` when it exceeds 1/2 on every seed, ``not reproduced`` when its mean does not
-    (or L_mask alone is not worse than the full loss on average), ``partly`` otherwise."""
+Paired = tuple[np.ndarray, Mapping[tuple[str, str], RowFeatures]]  # real features, generated per (row key, column)
+
+
+def paired_features(features: Mapping[tuple[str, str, int, str], ClipFeatures]) -> Paired:
+    """The paired bootstrap's input from the per-clip features of each evaluation, keyed (row key, column, seed,
+    task) (``sample.clip_features`` of ``table4.evaluate_task``'s samples): the real clips' features (clips
+    0..n-1, the same for every evaluation) and one ``RowFeatures`` per (row key, column), seeds in order."""
+    if not features:
+        raise ValueError("no features given")
+    real = next(iter(features.values())).real
+    rows: dict[tuple[str, str], dict[int, dict[str, np.ndarray]]] = {}
+    for (key, column, seed, task), f in features.items():
+        if f.real.shape != real.shape or not np.array_equal(f.real, real):
+            raise ValueError(f"{key} {column} seed {seed} {task} was scored against other real clips")
+        rows.setdefault((key, column), {}).setdefault(seed, {})[task] = f.fake
+    return real, {k: RowFeatures(tuple(per_seed[s] for s in sorted(per_seed))) for k, per_seed in rows.items()}
+
+
+def recovers_most_difference(mask: list[Estimate], recons: list[Estimate], full: list[Estimate]) -> Estimate:
+    """"+L_recons recovers most" of the gap from L_mask alone to the full loss, (mask - recons) > (mask - full) / 2,
+    as a contrast positive in the paper's direction: mask / 2 + full / 2 - recons (FVD, lower is better), from the
+    rows' own intervals (``verdicts.contrast_across_seeds``)."""
     if not len(mask) == len(recons) == len(full) or not mask:
         raise ValueError("need one estimate per seed for all three rows")
-    shares = [(m.value - r.value) / (m.value - f.value) if m.value > f.value else float("-inf")
-              for m, r, f in zip(mask, recons, full, strict=True)]
-    if all(s > 0.5 for s in shares):
-        return REPRODUCED
-    if sum(m.value - f.value for m, f in zip(mask, full, strict=True)) <= 0 or sum(shares) / len(shares) <= 0.5:
-        return NOT_REPRODUCED
-    return PARTLY
+    return contrast_across_seeds([(0.5, mask), (0.5, full), (-1.0, recons)])
 
 
-def c1_claim(long: pd.DataFrame, required_seeds: int, setting: str = "") -> dict[str, str]:
-    """C1: full COMMIT beats latent masking (``verdicts.beats_across_seeds`` on FVD (proxy)) on FP and on MT8,
-    combined by ``verdicts.combine_pairs``; a column judged on fewer seeds than ``required_seeds`` is at most
-    ``partly``."""
-    parts, texts = [], []
+def recovers_most(mask: list[Estimate], recons: list[Estimate], full: list[Estimate],
+                  resolvable: bool | None = None) -> str:
+    """The verdict of :func:`recovers_most_difference` by ``verdicts.judge``."""
+    return judge(recovers_most_difference(mask, recons, full), resolvable).verdict
+
+
+def _show(outcome: Outcome) -> str:
+    return outcome.shown()
+
+
+def _features(paired: Paired, key: str, column: str) -> RowFeatures:
+    real, rows = paired
+    if (key, column) not in rows:
+        raise ValueError(f"the paired features lack row {key!r} on {column}")
+    return rows[(key, column)]
+
+
+def c1_claim(long: pd.DataFrame, required_seeds: int, setting: str = "", resolvable: bool | None = None,
+             paired: Paired | None = None) -> dict[str, str]:
+    """C1: full COMMIT beats latent masking on FP and on MT8, each by the three-outcome rule on the difference
+    (``verdicts.compare_rows``: paired bootstrap of KVD with ``paired`` = (real features, features per (row,
+    column)), else from the rows' FVD (proxy) intervals), combined by ``verdicts.combine``; a column judged on fewer
+    seeds than ``required_seeds`` is not testable here (``verdicts.cap_seeds``)."""
+    parts, names, texts = [], [], []
     for column in COLUMN_TASKS:
         full, latent = per_seed(long, "full", column), per_seed(long, "latent", column)
         if not full or not latent:
             raise ValueError(f"C1 needs the full-COMMIT and latent-masking rows on {column}")
-        verdict = cap_to_seeds(beats_across_seeds(full, latent), len(full), required_seeds)
-        parts.append(verdict)
-        texts.append(f"{column}: COMMIT {show(full)} vs latent masking {show(latent)} ({verdict})")
-    return claims.verdict_row("C1", "; ".join(texts), combine_pairs(parts), setting, benchmark="pushbot")
+        pair = None if paired is None else (paired[0], _features(paired, "full", column),
+                                            _features(paired, "latent", column))
+        outcome = cap_seeds(compare_rows(full, latent, resolvable=resolvable, paired=pair), len(full),
+                            required_seeds)
+        parts.append(outcome)
+        names.append(column)
+        texts.append(f"{column}: COMMIT {show(full)} vs latent masking {show(latent)} ({_show(outcome)})")
+    return claims.verdict_row("C1", "; ".join(texts), combine(parts, names), setting, benchmark="pushbot")
 
 
-def c2_claim(long: pd.DataFrame, required_seeds: int, setting: str = "") -> dict[str, str]:
-    """C2 on each column that has the three COMMIT rows: ``verdicts.chain_across_seeds(full, mask+recons, mask)``
-    (each better than the next) and :func:`recovers_most`, all parts combined by ``verdicts.combine_pairs``."""
-    parts, texts = [], []
+def c2_claim(long: pd.DataFrame, required_seeds: int, setting: str = "", resolvable: bool | None = None,
+             paired: Paired | None = None) -> dict[str, str]:
+    """C2 on each column that has the three COMMIT rows: the chain full > mask+recons > mask (each adjacent pair by
+    the three-outcome rule on its difference) and :func:`recovers_most_difference` (or its paired KVD contrast), all
+    parts combined by ``verdicts.combine``; on fewer seeds than ``required_seeds`` each part is not testable here."""
+    parts, names, texts = [], [], []
     for column in COLUMN_TASKS:
         rows = [per_seed(long, key, column) for key in ("full", "mask+recons", "mask")]
         if not all(rows):
             continue
         seeds = min(len(r) for r in rows)
-        chain = cap_to_seeds(chain_across_seeds(rows), seeds, required_seeds)
-        most = cap_to_seeds(recovers_most(rows[2], rows[1], rows[0]), seeds, required_seeds)
-        parts += [chain, most]
+        if paired is None:
+            pairs = [compare_rows(rows[0], rows[1], resolvable=resolvable),
+                     compare_rows(rows[1], rows[2], resolvable=resolvable)]
+            most = with_basis(judge(recovers_most_difference(rows[2], rows[1], rows[0]), resolvable), UNPAIRED)
+        else:
+            real = paired[0]
+            feats = [_features(paired, key, column) for key in ("full", "mask+recons", "mask")]
+            pairs = [compare_features(real, feats[0], feats[1], resolvable=resolvable),
+                     compare_features(real, feats[1], feats[2], resolvable=resolvable)]
+            distance = choose_distance(*np.asarray(next(iter(feats[0].per_seed[0].values()))).shape)
+            most = with_basis(judge(contrast(real, [(0.5, feats[2]), (0.5, feats[0]), (-1.0, feats[1])], distance),
+                                    resolvable), f"{distance.upper()} (proxy), paired bootstrap over clips and seeds")
+        pairs = [cap_seeds(p, seeds, required_seeds) for p in pairs]
+        most = cap_seeds(most, seeds, required_seeds)
+        parts += [*pairs, most]
+        names += [f"{column} +L_refine > +L_recons", f"{column} +L_recons > L_mask", f"{column} recovers most"]
         texts.append(f"{column}: L_mask {show(rows[2])} -> +L_recons {show(rows[1])} -> +L_refine {show(rows[0])} "
-                     f"(order {chain}; +L_recons recovers most: {most})")
+                     f"(+L_refine over +L_recons: {_show(pairs[0])}; +L_recons over L_mask: {_show(pairs[1])}; "
+                     f"+L_recons recovers most: {_show(most)})")
     if not parts:
         raise ValueError("C2 needs the three COMMIT rows (mask, mask+recons, full) on at least one column")
-    return claims.verdict_row("C2", "; ".join(texts), combine_pairs(parts), setting, benchmark="pushbot")
+    return claims.verdict_row("C2", "; ".join(texts), combine(parts, names), setting, benchmark="pushbot")
 
 
-def table5_claims(long: pd.DataFrame, required_seeds: int, setting: str = "") -> pd.DataFrame:
-    return claims.verdict_table([c1_claim(long, required_seeds), c2_claim(long, required_seeds)], setting)
-
+def table5_claims(long: pd.DataFrame, required_seeds: int, setting: str = "", resolvable: bool | None = None,
+                  paired: Paired | None = None) -> pd.DataFrame:
+    """C1 and C2 (``resolvable``: the evaluator's resolving power on pushbot, None when unknown; ``paired``: the
+    per-clip features for the paired bootstrap, None to judge from the rows' own intervals)."""
+    return claims.verdict_table([c1_claim(long, required_seeds, resolvable=resolvable, paired=paired),
+                                 c2_claim(long, required_seeds, resolvable=resolvable, paired=paired)], setting)

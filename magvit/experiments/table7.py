@@ -19,7 +19,7 @@ from magvit import data
 from magvit.config import Profile, TokenizerConfig
 from magvit.experiments import claims
 from magvit.experiments.learning_curves import without_adaptations
-from magvit.experiments.verdicts import Estimate, beats_across_seeds, chain_across_seeds
+from magvit.experiments.verdicts import Estimate, Outcome, combine, compare_rows
 from magvit.infra.artifacts import ArtifactStore
 from magvit.tokenizer.model import VQTokenizer
 from magvit.tokenizer.train import get_tokenizer
@@ -107,23 +107,32 @@ def per_seed(table: pd.DataFrame, key: str, name: str, value: str, low: str, hig
     return [Estimate(getattr(r, value), getattr(r, low), getattr(r, high)) for r in rows.itertuples()]
 
 
-def table7_claims(table: pd.DataFrame, consistency: pd.DataFrame, setting: str = "") -> pd.DataFrame:
+def table7_claims(table: pd.DataFrame, consistency: pd.DataFrame, setting: str = "",
+                  resolvable: bool | None = None, paired: tuple | None = None) -> pd.DataFrame:
     """Verdicts of C4, C5, C6 (lower FVD (proxy) is better) and C10 (higher consistency is better), in the
-    ``magvit.experiments.claims`` schema, from one row per (model, seed) with its bootstrap interval:
-    ``verdicts.beats_across_seeds`` says "not testable here" when the training seeds spread more than the rows
-    differ, and "reproduced" only when every seed's intervals resolve the ordering. ``ours`` lists each row's
-    estimate per seed: value [95% interval]."""
+    ``magvit.experiments.claims`` schema, from one row per (model, seed) with its bootstrap interval: each ordering
+    by the three-outcome rule on its difference over seeds (``verdicts.compare_rows``; a chain's adjacent pairs
+    combined by ``verdicts.combine``). ``resolvable``: the evaluator's resolving power on shapes (None: unknown; C10
+    is not judged by the evaluator); ``paired``: (real features, {model: ``RowFeatures``}) for the paired bootstrap
+    of the reconstructions (None: from the rows' own intervals). ``ours`` lists each row's estimate per seed: value
+    [95% interval]."""
     est = {m: per_seed(table, "model", m, "fvd_proxy", "fvd_low", "fvd_high") for m in table["model"].unique()}
 
     def show(*models: str) -> str:
         return "; ".join(f"{m}: " + ", ".join(f"{e.value:.2f} [{e.low:.2f}, {e.high:.2f}]" for e in est[m])
                          for m in models)
 
+    def outcome(better: str, worse: str) -> Outcome:
+        pair = None if paired is None else (paired[0], paired[1][better], paired[1][worse])
+        return compare_rows(est[better], est[worse], resolvable=resolvable, paired=pair)
+
     b, central, average = "MAGVIT 3D-VQ-B", "MAGVIT 3D-VQ-B central", "MAGVIT 3D-VQ-B average"
     rows = [
-        claims.verdict_row("C4", show(b, "2D-VQ"), beats_across_seeds(est[b], est["2D-VQ"])),
-        claims.verdict_row("C5", show(central, average, b), chain_across_seeds([est[central], est[average], est[b]])),
-        claims.verdict_row("C6", show("MAGVIT 3D-VQ-L", b), beats_across_seeds(est["MAGVIT 3D-VQ-L"], est[b])),
+        claims.verdict_row("C4", show(b, "2D-VQ"), outcome(b, "2D-VQ")),
+        claims.verdict_row("C5", show(central, average, b),
+                           combine([outcome(central, average), outcome(average, b)],
+                                   ["central over average", "average over scratch"])),
+        claims.verdict_row("C6", show("MAGVIT 3D-VQ-L", b), outcome("MAGVIT 3D-VQ-L", b)),
     ]
     # the consistency interval is over clips (1.96 x the standard error of the per-clip share)
     reflect = per_seed(consistency, "padding", "reflect", "equal_all", "low", "high")
@@ -131,8 +140,10 @@ def table7_claims(table: pd.DataFrame, consistency: pd.DataFrame, setting: str =
     def share(runs: list[Estimate]) -> str:
         return ", ".join(f"{e.value:.3f} [{e.low:.3f}, {e.high:.3f}]" for e in runs)
 
+    c10 = compare_rows(reflect, zeros, lower_is_better=False,
+                       basis="share of equal tokens, intervals over clips and seeds")
     rows.append(claims.verdict_row("C10", f"share of equal tokens, reflect: {share(reflect)}; zeros: {share(zeros)}",
-                                   beats_across_seeds(reflect, zeros, lower_is_better=False)))
+                                   c10))
     return claims.verdict_table(rows, setting, benchmark="shapes")
 
 

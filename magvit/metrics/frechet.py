@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from magvit.experiments.verdicts import Estimate
+from magvit.metrics.estimate import Estimate
 
 
 def check_features(feats: np.ndarray, name: str = "features") -> np.ndarray:
