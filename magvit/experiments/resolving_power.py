@@ -32,9 +32,11 @@ from matplotlib.figure import Figure
 from magvit import data as video_data
 from magvit.config import Profile
 from magvit.experiments.table1 import scaled_steps
+from magvit.experiments.tables23 import BENCHMARKS as FP_BENCHMARKS
 from magvit.experiments.verdicts import NOT_TESTABLE
 from magvit.generative.sample import sample_clips
 from magvit.generative.tasks import check_task, is_class_conditional
+from magvit.generative.train import get_transformer
 from magvit.infra import results
 from magvit.infra.artifacts import ArtifactStore
 from magvit.infra.checks import check_seed
@@ -65,8 +67,6 @@ CONFIDENCE = 0.95
 def _cond_frames(benchmark: str, task: str) -> int:
     """The condition frames the tables train with (Table 2's per benchmark for FP; 1 otherwise), so that the
     full-budget model is the tables' cached one."""
-    from magvit.experiments.tables23 import BENCHMARKS as FP_BENCHMARKS
-
     return FP_BENCHMARKS[benchmark].cond_frames if task == "FP" and benchmark in FP_BENCHMARKS else 1
 
 
@@ -158,8 +158,6 @@ def measure(profile: Profile, seed: int = 0, benchmarks: tuple[tuple[str, str], 
     ``fvd_diff*`` / ``accuracy_diff*``: this row minus the largest-budget row of its (benchmark, task), paired
     bootstrap (:func:`paired_bootstrap`, ``profile.eval.num_bootstrap`` draws); 0 on that row itself.
     """
-    from magvit.generative.train import get_transformer  # the heavy import only when measuring
-
     check_seed(seed)
     fractions = check_fractions(fractions)
     for benchmark, task in benchmarks:
