@@ -9,11 +9,12 @@ its cell and the latest progress line the kernel printed (the training loops' st
 left). A failing notebook stops the run with a non-zero exit that names the notebook, the failing
 cell's error and the path of the executed copy.
 
-``--parallel N`` (a GPU, issue 27): notebooks 00-03 run in order (they make the models every later notebook
-shares: the proxy evaluator, the tokenizer), then 04-11 as up to N concurrent processes (each one runs
+``--parallel N`` (a GPU, issue 27): the notebooks run in the phases of ``PHASES``: 00; 01-03 (they make the models
+every later notebook shares: the proxy evaluator, the tokenizer); 04-10; 11; 12. The notebooks of one phase run as up
+to N concurrent processes (each one runs
 ``python -m magvit.study --only NN``; the artifact locks of ``magvit.infra.locks`` make one shared cache safe: two
 notebooks that need the same model wait for one another instead of training it twice), then 12. Each child's
-status lines go to ``notebooks/NN_name.log`` beside its executed copy.
+status lines go to ``notebooks/NN_name.log`` beside its executed copy. 11 (Fig. 5 timings) and 12 run alone.
 
 The Jupyter stack (nbformat, papermill, pyzmq, jupyter_client) is imported only when a notebook runs, so
 ``import magvit.study`` (``write_claims``, the tests) works without it.
@@ -57,10 +58,14 @@ class NotebookFailed(RuntimeError):
     pass
 
 
-# Notebooks 04-11 need only what 00-03 made (the evaluator, the tokenizer): --parallel runs them concurrently,
-# longest first (their order in the cpu run's study_log.csv, commit 8acacaf), so the last to start is short.
-PARALLEL_FIRST, PARALLEL_LAST = 4, 11
-LONGEST_FIRST = ("05", "08", "09", "10", "06", "07", "04", "11")
+# --parallel N runs the study in phases (first and last notebook number of each); a phase's notebooks run as up to N
+# concurrent processes. 00 measures the machine (alone); 01-03 are independent of one another (03 waits on the
+# evaluator's lock only for its last evaluation if 02 is still training it); 04-10 need only what 00-03 made (the
+# evaluator, the tokenizer); 11 times generation (Fig. 5, C8) on an idle GPU; 12 reads everything.
+PHASES = ((0, 0), (1, 3), (4, 10), (11, 11), (12, 12))
+PARALLEL_FIRST, PARALLEL_LAST = 4, 10  # the main concurrent phase
+# start order within a phase: longest first (the cpu run's study_log.csv, commit 8acacaf), so the last to start is short
+LONGEST_FIRST = ("05", "08", "09", "10", "06", "07", "04", "03", "02", "01")
 JUPYTER_STACK = {"nbformat": "nbformat", "papermill": "papermill", "zmq": "pyzmq", "jupyter_client": "jupyter_client"}
 
 
@@ -240,18 +245,20 @@ def run_notebook(notebook: Path, profile: str, seed: int, out_dir: Path, status:
 
 def run_study(profile: str, seed: int = 0, only: list[str] | None = None,
               notebooks_dir: Path = NOTEBOOKS_DIR, stream: TextIO | None = None, parallel: int = 0) -> list[Path]:
-    """Run the notebooks (all, or ``only``) in order; ``parallel`` > 1: 04-11 as that many concurrent processes."""
+    """Run the notebooks (all, or ``only``) in order; ``parallel`` > 1: by ``PHASES``, each phase's notebooks as up
+    to that many concurrent processes."""
     profiles.get(profile)  # fail early on an unknown profile
     notebooks = find_notebooks(only, notebooks_dir)
     if parallel < 0:
         raise ValueError(f"parallel must be >= 0 (0 or 1: one notebook at a time), got {parallel}")
-    middle = [nb for nb in notebooks if PARALLEL_FIRST <= int(nb.name[:2]) <= PARALLEL_LAST]
-    if parallel > 1 and len(middle) > 1:
-        before = [nb.name[:2] for nb in notebooks if int(nb.name[:2]) < PARALLEL_FIRST]
-        after = [nb.name[:2] for nb in notebooks if int(nb.name[:2]) > PARALLEL_LAST]
-        outputs = run_study(profile, seed, before, notebooks_dir, stream) if before else []
-        outputs += run_concurrently(profile, seed, middle, parallel, notebooks_dir, stream)
-        outputs += run_study(profile, seed, after, notebooks_dir, stream) if after else []
+    if parallel > 1:
+        outputs = []
+        for first, last in PHASES:
+            phase = [nb for nb in notebooks if first <= int(nb.name[:2]) <= last]
+            if len(phase) > 1:
+                outputs += run_concurrently(profile, seed, phase, parallel, notebooks_dir, stream)
+            elif phase:
+                outputs += run_study(profile, seed, [phase[0].name[:2]], notebooks_dir, stream)
         write_claims(results_dir(profile))
         return outputs
     out_dir = results_dir(profile) / "notebooks"
@@ -354,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", metavar="NN", help="run only these notebook numbers")
     parser.add_argument("--notebooks-dir", type=Path, default=NOTEBOOKS_DIR)
     parser.add_argument("--parallel", type=int, default=0, metavar="N",
-                        help="run notebooks 04-11 as up to N concurrent processes after 00-03 (one GPU)")
+                        help="run the notebooks in phases (00 | 01-03 | 04-10 | 11 | 12), each as up to N processes")
     args = parser.parse_args(argv)
     profile = profiles.resolve_name(args.profile)
     try:
