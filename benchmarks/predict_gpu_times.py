@@ -50,6 +50,7 @@ ASSUMED_FIGURE_S = 0.5  # one rendered figure (counted in the cpu run's executed
 ASSUMED_EVAL_FIXED_S = 1.0  # one evaluation's FVD bootstrap and bookkeeping (CPU)
 ASSUMED_PROBE_STEP_S = 0.01  # notebook 01's probe CNN step on the GPU
 ASSUMED_METADATA_SHARE = 0.25  # host cost of a metadata-only operator relative to a launched kernel
+ASSUMED_CONV_SHARE = 0.5  # the tokenizer's fp32 3D convolutions reach half the measured fp32 matmul rate
 CLIPS_15_WORKERS = (57_000, 12.0, 15)  # issue 27, H200: clips at 32 x 32, seconds, worker processes
 CPU_TOKENIZER_H200 = (900, 20.0)  # issue 27: the cpu tokenizer's steps and seconds on an H200 (clips on the thread)
 CPU_EVALUATOR_H200 = (400, 12.5)  # issue 27: the cpu evaluator's steps (batch 32) and seconds on an H200
@@ -61,7 +62,8 @@ def device_rates(folder) -> dict[str, float]:
     bf16 = steps[steps["what"].str.startswith("transformer B") & (steps["precision"] == "bfloat16")].iloc[0]
     tok = steps[steps["what"].str.startswith("tokenizer (as trained")].iloc[0]
     return {"device": device["device_name"], "launch_s": device["launch_interval_us"] * 1e-6,
-            "transformer_tflops": bf16["achieved_tflops"], "bandwidth": device["copy_bandwidth_gbs"] * 1e9,
+            "transformer_tflops": bf16["achieved_tflops"], "fp32_tflops": device["matmul_fp32_gflops"] / 1e3,
+            "bandwidth": device["copy_bandwidth_gbs"] * 1e9,
             "old_tokenizer_step_s": tok["s_per_step"], "old_tokenizer_batch": int(tok["batch"])}
 
 
@@ -164,7 +166,18 @@ def plan(p: Profile, rates: dict) -> dict[str, list[tuple[str, float, float]]]:
     t7_s = tokenizer_step(t7, p, rates)[0]
     t7_l = tokenizer_step(p.tokenizer, p, rates)[0]
     workers = max(1, p.speed.workers)
-    tset = p.speed.train_clips * clip_worker_s() / workers  # the draws; the encodes are small beside them
+    draws = p.speed.train_clips * clip_worker_s() / workers
+    with torch.device("meta"):
+        encoder = build_tokenizer(p.tokenizer, p.data)
+        video = torch.zeros(1, 3, p.data.num_frames, p.data.resolution, p.data.resolution)
+        with torch.no_grad():
+            encode = cost_model.count(lambda: encoder.encoder(encoder.to_input(video))).flops  # per clip
+    conv_rate = rates["fp32_tflops"] * 1e12 * ASSUMED_CONV_SHARE
+
+    def token_sets(*task_counts: int) -> float:
+        """Drawing the clips (workers) and encoding V and each task's V~ (fp32 convolutions)."""
+        return sum(draws + p.speed.train_clips * (1 + t) * encode / conv_rate for t in task_counts)
+
 
     def models(count: int, size: str = "B", fraction: float = 1.0) -> tuple[str, float, float]:
         s, g = (b_step, b_gpu) if size == "B" else (l_step, l_gpu)
@@ -194,20 +207,22 @@ def plan(p: Profile, rates: dict) -> dict[str, list[tuple[str, float, float]]]:
                          ("reconstructions and references, 3 benchmarks", 3 * (p.eval.num_samples
                                                                               * clip_inprocess_s() * 2 + 2), 0.3)],
         "04_commit": [("MT8 model shared (trained by 05)", 0.0, 0.0)],
-        "05_decoding": [("token sets: pushbot FP, MT8, FP through the 2D-VQ", 3 * tset, 0.2), models(3),
+        "05_decoding": [("token sets: pushbot FP, MT8, FP through the 2D-VQ", token_sets(1, len(MT8), 1), 0.5),
+                        models(3),
                         (f"MaskGIT on the 2D-VQ, 1026 tokens, {0.25 * steps:.0f} steps (4x the tokens)",
                          0.25 * steps * 4 * b_step, b_gpu),
                         (f"2D-VQ tokenizer {vq2d} steps", vq2d * tok_s, 0.5), models(1),  # + MT8 s0
                         gen("commit", 2, n), gen("maskgit", 1, n), gen("ar", 1, n)],
-        "06_table1": [("token set: shapes CG", tset, 0.2), models(2, "B", p.tables.table1_train_fraction),
+        "06_table1": [("token set: shapes CG", token_sets(1), 0.5), models(2, "B", p.tables.table1_train_fraction),
                       models(2, "L", p.tables.table1_train_fraction), models(1, "B", p.tables.table1_train_fraction),
                       gen("commit", 4, n), gen("ar", 1, n)],
-        "07_tables2_3": [("token set: scenes FP (5 frames)", tset, 0.2),
+        "07_tables2_3": [("token set: scenes FP (5 frames)", token_sets(1), 0.5),
                          models(3, "B", p.tables.scenes_train_fraction),
                          gen("commit", 4, n), gen("ar", 2, n)],
-        "08_table4": [("token sets: pushbot UNC, shapes MT10", 2 * tset + p.speed.train_clips * len(MT10) * 1e-5,
-                       0.2), models(5), gen("commit", 6 * len(MT8) + len(MT10), task_n)],
-        "09_table5": [("token sets: prefix FP", tset, 0.2), models(7), gen("commit", 9 + 4 * len(MT8), task_n)],
+        "08_table4": [("token sets: pushbot UNC, shapes MT10", token_sets(1, len(MT10)), 0.5), models(5),
+                      gen("commit", 6 * len(MT8) + len(MT10), task_n)],
+        "09_table5": [("token sets: prefix FP", token_sets(1), 0.5), models(7),
+                      gen("commit", 9 + 4 * len(MT8), task_n)],
         "10_table7": [(f"2 seeds x (7 B-width tokenizers + 2D-VQ pretraining) x {p.tokenizer.table7_steps} steps",
                        2 * 8 * p.tokenizer.table7_steps * t7_s, 0.5),
                       (f"2 seeds x L-width tokenizer x {p.tokenizer.table7_steps} steps",
