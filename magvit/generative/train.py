@@ -118,7 +118,6 @@ def make_token_step_fn(model: MaskedVideoModel, optimizer: torch.optim.Optimizer
         raise ValueError(f"class labels of the token set lie outside [0, {vocab.num_classes})")
     count, b, n_tasks = len(tokens), tcfg.batch_size, len(cfg.tasks)
     params = list(model.transformer.parameters())
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
 
     def step_fn(step: int) -> dict[str, Any]:
         lr = compound_lr(step, tcfg.lr, tcfg.warmup_steps, tcfg.steps)
@@ -132,7 +131,7 @@ def make_token_step_fn(model: MaskedVideoModel, optimizer: torch.optim.Optimizer
             classes = torch.full((b,), vocab.uncond_id, dtype=torch.long, device=device)
         cond = Conditioned(z=tokens.z[clip], z_tilde=tokens.z_tilde[task, clip], ispad=tokens.ispad[task],
                            prefix=torch.stack([prompts[task], classes], dim=1), tasks=[], condition_video=None)
-        with autocast:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             terms = model.training_losses(cond, check_ids=False)
         terms["loss"].backward()
         nn.utils.clip_grad_norm_(params, tcfg.grad_clip)
