@@ -21,6 +21,7 @@ import argparse
 import os
 import tempfile
 import time
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -63,6 +64,24 @@ def rate(step_fn, steps: int, warmup: int, device: str) -> float:
     return steps / (time.perf_counter() - t0)
 
 
+def syncs_per_step(step_fn, step: int, device: str) -> float:
+    """Host synchronisations one step makes on a GPU (``torch.cuda.set_sync_debug_mode("warn")`` warns at each;
+    NaN on a CPU). Reading the losses back is not counted: ``fit`` does it once every 50 steps."""
+    if torch.device(device).type != "cuda":
+        return float("nan")
+    synchronize(device)
+    torch.cuda.set_sync_debug_mode("warn")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            step_fn(step)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    for w in caught:
+        print(f"  sync: {str(w.message).splitlines()[0][:100]} ({Path(w.filename).name}:{w.lineno})")
+    return float(sum("synchroniz" in str(w.message) for w in caught))
+
+
 def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--profile", default="cpu")
@@ -85,7 +104,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             token_memo.clear()
             step = make_step_fn(model, opt, device, bf16=bf16)
             rows.append({"path": "stream (cpu profile)", "bf16": bf16, "fused_adamw": False,
-                         "steps_per_s": rate(step, args.steps, args.warmup, device)})
+                         "steps_per_s": rate(step, args.steps, args.warmup, device),
+                         "host_syncs_per_step": syncs_per_step(step, 10**6, device)})
         t0 = time.perf_counter()
         tokens = token_set(model.tokenizer, args.dataset, tasks, args.clips, profile.data.num_frames,
                            profile.data.resolution, workers=profile.speed.workers, device=device)
@@ -94,7 +114,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             model, opt = model_for(profile, args.dataset, tasks, batch, fused=fused)
             step = make_token_step_fn(model, opt, tokens, bf16)
             rows.append({"path": "token ids (gpu profile)", "bf16": bf16, "fused_adamw": fused,
-                         "steps_per_s": rate(step, args.steps, args.warmup, device)})
+                         "steps_per_s": rate(step, args.steps, args.warmup, device),
+                         "host_syncs_per_step": syncs_per_step(step, 10**6, device)})
     table = pd.DataFrame(rows)
     table["speed_up_vs_stream_fp32"] = table["steps_per_s"] / table["steps_per_s"].iloc[0]
     table = table.assign(layers=profile.transformer.num_layers,
@@ -108,6 +129,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     folder = Path(os.environ["MAGVIT_RESULTS"]) if os.environ.get("MAGVIT_RESULTS") else \
         results_dir(profile.name) / "diagnostics"
     os.environ["MAGVIT_RESULTS"] = str(folder)
+    table = results.blank_missing(table, ["host_syncs_per_step"])  # NaN on a CPU
     path = results.write_table(table, "bench_transformer_paths", profile=profile.name, seeds=0, device=device)
     print(f"wrote {path}")
     return table
