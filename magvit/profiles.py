@@ -103,8 +103,9 @@ def cpu() -> Profile:
 
 def gpu() -> Profile:
     """One lent GPU (H100 / H200): the whole study in at most 9 minutes wall (issue 27), at the `cpu` clip size
-    (16 x 32 x 32) and the `cpu` tokenizer, with the budget spent where the claims need it: transformers trained on
-    ~35x the `cpu` profile's clips, two seeds where a claim rests on a row, C6's L model beside B.
+    (16 x 32 x 32) and the `cpu` tokenizer, with the budget spent where the claims need it: transformers of 3.6x the
+    `cpu` profile's parameters trained on ~18x its clips (Table 1's on ~36x), two seeds where a claim rests on a row,
+    C6's L model beside B.
 
     Sized from what a GPU measured (``results/gpu/``, issue 27): the `cpu` tokenizer's 900 steps in ~20 s, the
     evaluator in ~12 s, procedural clips the bottleneck on one host thread (so ``speed.workers`` draw them), the
@@ -112,7 +113,7 @@ def gpu() -> Profile:
     bf16). Predicted times per notebook: ``benchmarks/predict_gpu_times.py`` -> ``results/gpu/predicted_times.csv``.
     Run it as ``python -m magvit.study --profile gpu --parallel 4`` (``benchmarks/gpu_study.sh``).
     """
-    # B: 4 x 256 (3.2M parameters); L: 6 x 384, 3.4x B's parameters (the paper's L is 3.6x its B). 1000 steps of
+    # B: 4 x 256 (3.6M parameters); L: 6 x 384 (11.3M), 3.2x B's parameters (the paper's L is 3.6x its B). 1000 steps of
     # batch 64 = 64k clips per model (cpu: 300 x 12 = 3.6k), drawn from 8192 tokenised training clips (~8 epochs);
     # Table 1's CG models twice that (C6, and the issue's bar: generated shapes recognised at half the real rate)
     b = TransformerConfig(num_layers=4, hidden=256, heads=4, mlp=1024, dropout=0.0, steps=1000, batch_size=64,
