@@ -5,8 +5,12 @@ bf16 autocast, the device check of `profiles.get`, and the parallel study runner
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 from dataclasses import replace
 from functools import partial
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -125,3 +129,30 @@ def test_parallel_runner_runs_00_03_then_04_11_concurrently_then_12(tmp_path, mo
     log = pd.read_csv(tmp_path / "results" / "study_log.csv")
     assert sorted(log["notebook"]) == sorted(f"{n}.ipynb" for n in t) and set(log["status"]) == {"ok"}
     assert (tmp_path / "results" / "notebooks" / "05_d.log").exists()
+
+
+def test_two_processes_asking_for_one_token_set_build_it_once(tmp_path):
+    """Two notebooks of a parallel run training on the same clips: one tokenises, the other waits and loads."""
+    script = (
+        "import sys, torch\n"
+        "from magvit import profiles\n"
+        "from magvit.generative import token_set as ts\n"
+        "from magvit.tokenizer.model import build_tokenizer\n"
+        "p = profiles.get('smoke', device='cpu')\n"
+        "torch.manual_seed(0)\n"
+        "tok = build_tokenizer(p.tokenizer, p.data).eval()\n"
+        "built = []\n"
+        "encode = tok.encode\n"
+        "tok.encode = lambda v: built.append(1) or encode(v)\n"
+        "s = ts.token_set(tok, 'pushbot', ('FP',), 48, p.data.num_frames, p.data.resolution, chunk=8)\n"
+        "torch.save(s.z_tilde, sys.argv[1])\n"
+        "print('encodes', len(built))\n")
+    env = {**os.environ, "MAGVIT_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path / f"{i}.pt")], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    encodes = sorted(int(out.split("encodes")[-1]) for out, _ in outs)
+    assert encodes == [0, 12]  # 6 chunks x (V + FP's V~) in one process, nothing in the other
+    assert torch.equal(torch.load(tmp_path / "0.pt"), torch.load(tmp_path / "1.pt"))
