@@ -224,6 +224,23 @@ class DataParallelConfig:
 
 
 @dataclass(frozen=True)
+class SpeedConfig:
+    """How a profile uses a GPU (issue 27); every default is the old path (``smoke`` and ``cpu`` keep them).
+
+    ``train_clips`` > 0: each transformer trains on the frozen tokenizer's ids of the first ``train_clips`` training
+    clips, tokenised once per (tokenizer, dataset, tasks) and drawn at random on the device (the paper trains on a
+    fixed dataset too); 0: a fresh clip every step, never repeated. ``workers``: processes that draw procedural clips
+    (tokenizer training, the token sets); 0 draws them on the training loop's thread. ``bf16``: the transformers
+    train under bfloat16 autocast. ``train_clips`` and ``bf16`` change the trained weights and enter the transformer's
+    artifact key when set (``magvit.generative.train``); ``workers`` draws the same clips and does not.
+    """
+
+    train_clips: int = 0
+    workers: int = 0
+    bf16: bool = False
+
+
+@dataclass(frozen=True)
 class Profile:
     """Everything a notebook needs to know about one scale of the study."""
 
@@ -242,3 +259,4 @@ class Profile:
     data_parallel: DataParallelConfig = field(default_factory=DataParallelConfig)  # torchrun scale-out
     figure5: Figure5Config = field(default_factory=Figure5Config)  # notebook 11's timed sizes
     tables: TablesConfig = field(default_factory=TablesConfig)  # notebooks 06-09 (Tables 1-5)
+    speed: SpeedConfig = field(default_factory=SpeedConfig)  # the GPU paths (finite token sets, workers, bf16)

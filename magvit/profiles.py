@@ -19,6 +19,7 @@ from magvit.config import (
     EvaluatorConfig,
     Figure5Config,
     Profile,
+    SpeedConfig,
     TablesConfig,
     TokenizerConfig,
     TransformerConfig,
@@ -101,34 +102,47 @@ def cpu() -> Profile:
 
 
 def gpu() -> Profile:
-    """One lent GPU: the study at 16 x 64 x 64, meant for under 30 minutes on an H100 but never run whole (a session
-    is lent a GPU for 15 minutes). The training steps timed on an H100 (``benchmarks/gpu_session.py``,
-    ``results/gpu/gpu_profile_steps.csv``) say it does not fit as configured: one tokenizer ~13 min on the GPU plus
-    ~17 min generating its clips on one host core, one transformer ~21 min in fp32 (~4 in bf16 autocast), and the
-    tables train one per row and seed. Fitting 30 minutes needs bf16 training, clips generated in parallel and fewer
-    steps: not done until a GPU can be held long enough to check it."""
+    """One lent GPU (H100 / H200): the whole study in at most 9 minutes wall (issue 27), at the `cpu` clip size
+    (16 x 32 x 32) and the `cpu` tokenizer, with the budget spent where the claims need it: transformers of 3.6x the
+    `cpu` profile's parameters trained on ~18x its clips (Table 1's on ~36x), two seeds where a claim rests on a row,
+    C6's L model beside B.
+
+    Sized from what a GPU measured (``results/gpu/``, issue 27): the `cpu` tokenizer's 900 steps in ~20 s, the
+    evaluator in ~12 s, procedural clips the bottleneck on one host thread (so ``speed.workers`` draw them), the
+    transformer launch-bound (so it trains on token ids with no host synchronisation, ``speed.train_clips``, in
+    bf16). Predicted times per notebook: ``benchmarks/predict_gpu_times.py`` -> ``results/gpu/predicted_times.csv``.
+    Run it as ``python -m magvit.study --profile gpu --parallel 4`` (``benchmarks/gpu_study.sh``).
+    """
+    # B: 4 x 256 (3.6M parameters); L: 6 x 384 (11.3M), 3.2x B's parameters (the paper's L is 3.6x its B). 1000 steps of
+    # batch 64 = 64k clips per model (cpu: 300 x 12 = 3.6k), drawn from 8192 tokenised training clips (~8 epochs);
+    # Table 1's CG models twice that (C6, and the issue's bar: generated shapes recognised at half the real rate)
+    b = TransformerConfig(num_layers=4, hidden=256, heads=4, mlp=1024, dropout=0.0, steps=1000, batch_size=64,
+                          lr=1e-3, warmup_steps=100)
     return Profile(
         name="gpu",
-        data=DataConfig(num_frames=16, resolution=64),
-        tokenizer=TokenizerConfig(
-            filters=32, codebook_size=1024, embedding_dim=64, num_res_blocks=2,
-            discriminator_filters=32, steps=3000, batch_size=33, lr=3e-4, perceptual_weight=0.1,
-            perceptual_steps=1000, table7_steps=1500,
-            # untested at these widths (no GPU lent so far): the same stand-ins, so the same adaptations
-            **SCALE_ADAPTATIONS,
-        ),
-        transformer=TransformerConfig(
-            num_layers=8, hidden=384, heads=6, mlp=1536, steps=5000, batch_size=64, lr=5e-4,
-        ),
-        evaluator=EvaluatorConfig(width=48, feature_dim=128, steps=2000, batch_size=64),
-        eval=EvalConfig(num_samples=2048, num_bootstrap=500, batch_size=128),
-        seeds=(0, 1, 2, 3),
+        data=DataConfig(num_frames=16, resolution=32),
+        # the cpu tokenizer (its learning curves and adaptations hold at these widths), 2.2x its steps at 2.7x its
+        # batch; Table 7's models at 200 steps (cpu 64)
+        tokenizer=TokenizerConfig(codebook_size=1024, embedding_dim=128, steps=2000, batch_size=24, table7_steps=200,
+                                  **SCALE_ADAPTATIONS),
+        transformer=b,
+        evaluator=EvaluatorConfig(steps=1000, batch_size=64),
+        eval=EvalConfig(num_samples=512, num_bootstrap=100, batch_size=256),
+        seeds=(0, 1),
+        tokenizer_curve_steps=100,  # notebook 03 runs its learning curves itself here (15 rows)
         checkpoint_every=500,
-        tables=TablesConfig(large=TransformerConfig(num_layers=12, hidden=512, heads=8, mlp=2048, steps=5000,
-                                                    batch_size=64, lr=5e-4), eval_samples=1024),
-        # Fig. 5 on the GPU: every size timed (256 x 256 at batch 8 fits in 80 GB), end to end (direct) as the median
-        # of 3; AR generates every token up to 768 (128 x 128), at 4 sampled cache lengths at 256 x 256
-        figure5=Figure5Config(predict_only=(), repeats=3, ar_points=4, direct=True, ar_direct_max_steps=800),
+        # Fig. 5: MAGVIT-B timed end to end (direct) at 64 and 128 (256 x 256 took minutes on the H100: predicted
+        # by the cost model only), AR generating every token up to 300 (64 x 64), sampled above
+        figure5=Figure5Config(resolutions=(64, 128, 256), batches=(1, 8), predict_only=((256, 1), (256, 8)),
+                              repeats=3, ar_points=4, direct=True, ar_direct_max_steps=300),
+        # the cpu profile's cuts where no claim rests on the row (AR baselines and the prefix row on one seed, L only
+        # in Table 1, shapes' Table 4 models on one seed); Table 1's models at twice the steps
+        tables=TablesConfig(large=replace(b, num_layers=6, hidden=384, heads=6, mlp=1536),
+                            eval_samples=512, table1_train_fraction=2.0, ar_seeds=1, eval_fraction=1.0,
+                            table2_large=(), scenes_train_fraction=0.5, task_eval_fraction=0.25, shapes_seeds=1,
+                            shapes_single_task=False, table4_large=(), prefix_seeds=1, mt8_loss_rows=False,
+                            vq2d_steps_fraction=1 / 3),
+        speed=SpeedConfig(train_clips=8192, workers=8, bf16=True),
     )
 
 
@@ -185,9 +199,14 @@ def get(name: str | None = None, device: str | None = None) -> Profile:
     name = resolve_name(name)
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}; valid profiles are: {', '.join(PROFILES)}")
+    source = "device" if device else "$MAGVIT_DEVICE" if os.environ.get("MAGVIT_DEVICE") else None
     device = device or os.environ.get("MAGVIT_DEVICE") or default_device()
     try:
-        torch.device(device)
+        kind = torch.device(device).type
     except RuntimeError as err:
         raise ValueError(f"unknown device {device!r} for profile {name!r}: {err}") from None
+    if kind == "cuda" and not torch.cuda.is_available():  # else the first .to(device) fails deep in a notebook
+        raise ValueError(f"{source or 'device'}={device!r} for profile {name!r}, but torch sees no CUDA device "
+                         f"(torch {torch.__version__}, built with CUDA {torch.version.cuda}); unset it to run on the "
+                         "CPU, or use a CUDA build of torch on a machine with a GPU")
     return replace(PROFILES[name](), device=device)

@@ -1,6 +1,6 @@
 """The study runner: execute the numbered notebooks in order with papermill.
 
-    python -m magvit.study --profile cpu [--only 03 05] [--seed 0]
+    python -m magvit.study --profile cpu [--only 03 05] [--seed 0] [--parallel 4]
 
 Each executed notebook is saved to ``<results of profile>/notebooks/`` (``results/`` for ``cpu``,
 ``results/<profile>/`` otherwise, see ``magvit.infra.paths``); the wall time, profile, seed and status of
@@ -8,24 +8,33 @@ each is appended to ``study_log.csv`` there. While a notebook runs, a status lin
 its cell and the latest progress line the kernel printed (the training loops' step, loss and time
 left). A failing notebook stops the run with a non-zero exit that names the notebook, the failing
 cell's error and the path of the executed copy.
+
+``--parallel N`` (a GPU, issue 27): the notebooks run in the phases of ``PHASES``: 00; 01-03 (they make the models
+every later notebook shares: the proxy evaluator, the tokenizer); 04-10; 11; 12. The notebooks of one phase run as up
+to N concurrent processes (each one runs
+``python -m magvit.study --only NN``; the artifact locks of ``magvit.infra.locks`` make one shared cache safe: two
+notebooks that need the same model wait for one another instead of training it twice), then 12. Each child's
+status lines go to ``notebooks/NN_name.log`` beside its executed copy. 11 (Fig. 5 timings) and 12 run alone.
+
+The Jupyter stack (nbformat, papermill, pyzmq, jupyter_client) is imported only when a notebook runs, so
+``import magvit.study`` (``write_claims``, the tests) works without it.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
+from functools import cache
 from pathlib import Path
 from typing import Any, TextIO
 
-import nbformat
 import pandas as pd
-import papermill
-import zmq
-from jupyter_client.manager import AsyncKernelManager
 
 from magvit import profiles
 from magvit.experiments import claims, summary
@@ -50,18 +59,58 @@ class NotebookFailed(RuntimeError):
     pass
 
 
-class EncryptedKernelManager(AsyncKernelManager):
-    """A kernel manager that hands the kernel CurveZMQ keys, so its local sockets are encrypted.
+# --parallel N runs the study in phases (first and last notebook number of each); a phase's notebooks run as up to N
+# concurrent processes. 00 measures the machine (alone); 01-03 are independent of one another (03 waits on the
+# evaluator's lock only for its last evaluation if 02 is still training it); 04-10 need only what 00-03 made (the
+# evaluator, the tokenizer); 11 times generation (Fig. 5, C8) on an idle GPU; 12 reads everything.
+PHASES = ((0, 0), (1, 3), (4, 10), (11, 11), (12, 12))
+PARALLEL_FIRST, PARALLEL_LAST = 4, 10  # the main concurrent phase
+# start order within a phase: longest first (the cpu run's study_log.csv, commit 8acacaf), so the last to start is short
+LONGEST_FIRST = ("05", "08", "09", "10", "06", "07", "04", "03", "02", "01")
+JUPYTER_STACK = {"nbformat": "nbformat", "papermill": "papermill", "zmq": "pyzmq", "jupyter_client": "jupyter_client"}
 
-    ipykernel >= 7 prints "Kernel is running over TCP without encryption ... susceptible to eavesdropping"
-    for a kernel started without keys. The kernel only listens on 127.0.0.1 either way; provisioning keys
-    (the remedy the warning names) is cheaper than explaining the warning at every notebook.
-    """
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        if zmq.has("curve"):
-            self.curve_publickey, self.curve_secretkey = zmq.curve_keypair()
+def _jupyter(module: str) -> Any:
+    """Import one module of the Jupyter stack, or say which packages running notebooks needs."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise ImportError(f"running notebooks needs {module} ({JUPYTER_STACK[module]}), which is not installed: "
+                          f"{err}. Install the project's dependencies (papermill, nbformat, nbclient, jupyter_client, "
+                          "ipykernel, pyzmq); the library itself does not need them") from err
+
+
+@cache
+def _encrypted_kernel_manager() -> type:
+    """The kernel manager class (built on first use: jupyter_client is imported only to run notebooks)."""
+    _jupyter("jupyter_client")
+    base = importlib.import_module("jupyter_client.manager").AsyncKernelManager
+
+    class EncryptedKernelManager(base):
+        """A kernel manager that hands the kernel CurveZMQ keys, so its local sockets are encrypted.
+
+        ipykernel >= 7 prints "Kernel is running over TCP without encryption ... susceptible to eavesdropping"
+        for a kernel started without keys. The kernel only listens on 127.0.0.1 either way; provisioning keys
+        (the remedy the warning names) is cheaper than explaining the warning at every notebook.
+        """
+
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            zmq = _jupyter("zmq")
+            if zmq.has("curve"):
+                self.curve_publickey, self.curve_secretkey = zmq.curve_keypair()
+
+    return EncryptedKernelManager
+
+
+def __getattr__(name: str) -> Any:
+    """``study.zmq``, ``study.papermill``, ``study.nbformat``, ``study.EncryptedKernelManager``: imported on first
+    use (PEP 562), so that importing this module needs no Jupyter stack."""
+    if name in ("zmq", "papermill", "nbformat"):
+        return _jupyter(name)
+    if name == "EncryptedKernelManager":
+        return _encrypted_kernel_manager()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Status:
@@ -145,7 +194,7 @@ class _KernelStream:
 
 def count_code_cells(notebook: Path) -> int:
     """Code cells papermill will run: the non-blank ones, plus the parameters cell it injects."""
-    nb = nbformat.read(notebook, as_version=4)
+    nb = _jupyter("nbformat").read(notebook, as_version=4)
     return 1 + sum(c.cell_type == "code" and bool(c.source.strip()) for c in nb.cells)
 
 
@@ -180,11 +229,12 @@ def run_notebook(notebook: Path, profile: str, seed: int, out_dir: Path, status:
     if status is not None:
         stream = _KernelStream(status)
         hooks = {"stdout_file": stream, "stderr_file": stream, "on_cell_execute": status.cell_start}
+    papermill = _jupyter("papermill")
     try:
         papermill.execute_notebook(
             str(notebook), str(output), parameters={"profile": profile, "seed": seed},
             kernel_name=KERNEL, cwd=str(notebook.parent), progress_bar=False,
-            kernel_manager_class=EncryptedKernelManager, **hooks,
+            kernel_manager_class=_encrypted_kernel_manager(), **hooks,
         )
     except papermill.PapermillExecutionError as err:
         raise NotebookFailed(
@@ -198,13 +248,27 @@ def run_notebook(notebook: Path, profile: str, seed: int, out_dir: Path, status:
 
 
 def run_study(profile: str, seed: int = 0, only: list[str] | None = None,
-              notebooks_dir: Path = NOTEBOOKS_DIR, stream: TextIO | None = None) -> list[Path]:
+              notebooks_dir: Path = NOTEBOOKS_DIR, stream: TextIO | None = None, parallel: int = 0) -> list[Path]:
+    """Run the notebooks (all, or ``only``) in order; ``parallel`` > 1: by ``PHASES``, each phase's notebooks as up
+    to that many concurrent processes."""
     profiles.get(profile)  # fail early on an unknown profile
     notebooks = find_notebooks(only, notebooks_dir)
+    if parallel < 0:
+        raise ValueError(f"parallel must be >= 0 (0 or 1: one notebook at a time), got {parallel}")
+    if parallel > 1:
+        outputs = []
+        for first, last in PHASES:
+            phase = [nb for nb in notebooks if first <= int(nb.name[:2]) <= last]
+            if len(phase) > 1:
+                outputs += run_concurrently(profile, seed, phase, parallel, notebooks_dir, stream)
+            elif phase:
+                outputs += run_study(profile, seed, [phase[0].name[:2]], notebooks_dir, stream)
+        write_claims(results_dir(profile))
+        return outputs
     out_dir = results_dir(profile) / "notebooks"
     log_path = results_dir(profile) / "study_log.csv"
     status = Status(len(notebooks), stream)
-    if not zmq.has("curve"):  # no keys to hand out: the kernel will print its TCP warning; say once why it is harmless
+    if not _jupyter("zmq").has("curve"):  # no keys to hand out: the kernel warns over TCP; say once why it is harmless
         status.finish("note: this libzmq has no CurveZMQ, so each kernel warns that it runs over TCP without "
                       "encryption; it listens on 127.0.0.1 only")
     outputs = []
@@ -225,6 +289,52 @@ def run_study(profile: str, seed: int = 0, only: list[str] | None = None,
                           f"-> {_shown(out_dir / notebook.name)}")
     write_claims(results_dir(profile))
     return outputs
+
+
+def run_concurrently(profile: str, seed: int, notebooks: list[Path], parallel: int,
+                     notebooks_dir: Path = NOTEBOOKS_DIR, stream: TextIO | None = None) -> list[Path]:
+    """Run ``notebooks`` as up to ``parallel`` child studies (``python -m magvit.study --only NN``), longest first.
+
+    Each child appends its own row to ``study_log.csv`` (under the log's lock) and writes its status lines to
+    ``notebooks/NN_name.log``. A failure stops new starts; the running ones finish, then ``NotebookFailed`` names
+    every failed notebook and its log."""
+    stream = stream or sys.stderr
+    out_dir = results_dir(profile) / "notebooks"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rank = {nn: i for i, nn in enumerate(LONGEST_FIRST)}
+    queue = sorted(notebooks, key=lambda nb: (rank.get(nb.name[:2], len(rank)), nb.name))
+    running: dict[Path, tuple[subprocess.Popen, float, Any]] = {}
+    failed: list[str] = []
+    done: list[Path] = []
+    env = {**os.environ, "MAGVIT_PROFILE": profile}
+    while queue or running:
+        while queue and not failed and len(running) < parallel:
+            nb = queue.pop(0)
+            log = open(out_dir / f"{nb.stem}.log", "w")  # noqa: SIM115 (closed when the child ends)
+            cmd = [sys.executable, "-m", "magvit.study", "--profile", profile, "--seed", str(seed),
+                   "--only", nb.name[:2], "--notebooks-dir", str(notebooks_dir)]
+            running[nb] = (subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO_ROOT),
+                           time.perf_counter(), log)
+            stream.write(f"[parallel] started {nb.name} ({len(running)} running, {len(queue)} waiting)\n")
+            stream.flush()
+        time.sleep(0.5)
+        for nb, (proc, t0, log) in list(running.items()):
+            if proc.poll() is None:
+                continue
+            log.close()
+            del running[nb]
+            state = "ok" if proc.returncode == 0 else f"failed (exit {proc.returncode})"
+            stream.write(f"[parallel] {nb.name} {state} in {(time.perf_counter() - t0) / 60:.1f} min "
+                         f"(log: {_shown(out_dir / f'{nb.stem}.log')})\n")
+            stream.flush()
+            if proc.returncode:
+                failed.append(f"{nb.name} (log {out_dir / f'{nb.stem}.log'}, executed copy {out_dir / nb.name})")
+            else:
+                done.append(out_dir / nb.name)
+    if failed:
+        raise NotebookFailed("notebook(s) failed in the parallel run: " + "; ".join(failed)
+                             + (f"; not started: {', '.join(nb.name for nb in queue)}" if queue else ""))
+    return sorted(done)
 
 
 def write_claims(folder: Path) -> Path | None:
@@ -254,6 +364,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", nargs="+", metavar="NN", help="run only these notebook numbers")
     parser.add_argument("--notebooks-dir", type=Path, default=NOTEBOOKS_DIR)
+    parser.add_argument("--parallel", type=int, default=0, metavar="N",
+                        help="run the notebooks in phases (00 | 01-03 | 04-10 | 11 | 12), each as up to N processes")
     args = parser.parse_args(argv)
     profile = profiles.resolve_name(args.profile)
     try:
@@ -261,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         where = results_dir(profile)
         print(f"study on profile {profile!r}, seed {args.seed}: results -> {_shown(where)}"
               + (" ($MAGVIT_RESULTS)" if os.environ.get("MAGVIT_RESULTS") else ""), file=sys.stderr)
-        outputs = run_study(profile, args.seed, args.only, args.notebooks_dir)
+        outputs = run_study(profile, args.seed, args.only, args.notebooks_dir, parallel=args.parallel)
     except (NotebookFailed, ValueError, FileNotFoundError) as err:
         print(f"study failed: {err}", file=sys.stderr)
         return 1

@@ -120,3 +120,17 @@ def test_cpu_peak_is_cores_clock_lanes_fma():
     peak = hardware.cpu_peak(cores=2, fma_units=2)
     assert peak.gflops == pytest.approx(2 * peak.clock_ghz * peak.lanes * 2 * 2)
     assert peak.lanes in (4, 8, 16)
+
+
+def test_count_ops_splits_kernels_from_metadata_and_a_training_step_is_three_forwards():
+    model = Transformer(CFG, Vocabulary(128), 34).eval()
+    tokens = torch.randint(0, 128, (3, 34))
+    with torch.no_grad():
+        kernels, metadata = cost_model.count_ops(lambda: model(tokens))
+    assert kernels > CFG.num_layers * 4 and metadata > 0  # four linear layers per block at least, plus views
+    more = torch.randint(0, 128, (7, 34))
+    with torch.no_grad():
+        again = cost_model.count_ops(lambda: model(more))
+    assert again == (kernels, metadata)  # the count does not depend on the batch
+    step = cost_model.transformer_train_step(CFG, 3, 32, codebook_size=128)
+    assert step.flops == 3 * cost_model.transformer_pass(CFG, 3, 34, codebook_size=128, bytes_per_value=2).flops

@@ -8,11 +8,12 @@ convention, float ``[B, 3, T, H, W]`` in [0, 1].
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
+from typing import Any
 
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 
 from magvit.data import real
 from magvit.data.procedural import BENCHMARKS, LABEL_KEYS, SHAPES_CLASSES, SPLITS, make_clip
@@ -99,6 +100,60 @@ def mixed_batch(step: int, batch_size: int, num_frames: int, resolution: int, sp
     return torch.cat([v for v, _ in parts]), {k: torch.cat([lab[k] for _, lab in parts]) for k in parts[0][1]}
 
 
+def clip_range(name: str, split: str, num_frames: int, resolution: int, seed: int, chunk: int,
+               index: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """``get_batch`` of clips ``[index * chunk, (index + 1) * chunk)`` of a split: a picklable unit of work for
+    :class:`StepBatches` (tokenising a finite training set, ``magvit.generative.token_memo.token_set``)."""
+    return get_batch(load(name, split, num_frames, resolution, seed), range(index * chunk, (index + 1) * chunk))
+
+
+class _Steps(Dataset):
+    def __init__(self, fn: Callable[[int], Any], first: int, stop: int) -> None:
+        self.fn, self.first, self.stop = fn, first, stop
+
+    def __len__(self) -> int:
+        return self.stop - self.first
+
+    def __getitem__(self, i: int) -> Any:
+        return self.fn(self.first + i)
+
+
+class StepBatches:
+    """``fn(step)`` for steps ``0 .. stop - 1``, drawn ahead by ``workers`` processes (issue 27: procedural clips
+    never on the training loop's thread); ``workers=0`` calls ``fn`` on the caller's thread, as before.
+
+    ``fn`` must be picklable (a module-level function or a ``functools.partial`` of one) and a pure function of the
+    step (every batch of the study is: ``mixed_batch``, ``tokenizer_batch``), so the batches are exactly those of the
+    serial path. Steps are expected in order; asking for another step (a resumed run) restarts the workers there.
+    Workers are ``torch.utils.data.DataLoader`` processes: they never touch the GPU, and return tensors through
+    shared memory.
+    """
+
+    def __init__(self, fn: Callable[[int], Any], stop: int, workers: int = 0, prefetch: int = 4) -> None:
+        if workers < 0:
+            raise ValueError(f"workers must be >= 0 (0: draw on the caller's thread), got {workers}")
+        self.fn, self.stop, self.workers, self.prefetch = fn, stop, workers, prefetch
+        self._batches: Iterator[Any] | None = None
+        self._next = -1
+
+    def __call__(self, step: int) -> Any:
+        if not self.workers or not 0 <= step < self.stop:
+            return self.fn(step)
+        if self._batches is None or step != self._next:
+            loader = DataLoader(_Steps(self.fn, step, self.stop), batch_size=None, shuffle=False,
+                                num_workers=min(self.workers, self.stop - step), prefetch_factor=self.prefetch,
+                                # its own generator: the workers' seed must not be drawn from the global torch RNG,
+                                # which the training loop's draws (and its checkpoints) own
+                                generator=torch.Generator())
+            self._batches, self._next = iter(loader), step
+        self._next += 1
+        return next(self._batches)
+
+    def close(self) -> None:
+        """Stop the workers (they also stop when the last step has been drawn, or when this object is freed)."""
+        self._batches, self._next = None, -1
+
+
 def num_classes(name: str) -> int:
     """Number of classes of a labelled benchmark (``shapes``; real datasets: their class count)."""
     counts = {"shapes": len(SHAPES_CLASSES), "ucf101": 101, "kinetics600": 600, "ssv2": 174}
@@ -107,5 +162,5 @@ def num_classes(name: str) -> int:
     return counts[name]
 
 
-__all__ = ["BENCHMARKS", "LABEL_KEYS", "REAL_DATASETS", "SHAPES_CLASSES", "SPLITS", "ProceduralVideo",
-           "get_batch", "load", "mixed_batch", "num_classes"]
+__all__ = ["BENCHMARKS", "LABEL_KEYS", "REAL_DATASETS", "SHAPES_CLASSES", "SPLITS", "ProceduralVideo", "StepBatches",
+           "clip_range", "get_batch", "load", "mixed_batch", "num_classes"]

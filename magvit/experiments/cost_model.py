@@ -188,3 +188,43 @@ def tokenizer_decode_pass(cfg: TokenizerConfig, num_frames: int, resolution: int
         with torch.no_grad():
             counted = count(decode)
     return counted, tuple(tokenizer.latent_shape)  # the convolutions' weights are among their inputs
+
+
+# operators that only change a tensor's metadata (no kernel on a GPU); they still cost the host a dispatch
+METADATA_OPS = ("view", "_unsafe_view", "t", "detach", "permute", "transpose", "expand", "unsqueeze", "squeeze",
+                "slice", "select", "split", "unbind", "alias", "as_strided", "lift_fresh", "_local_scalar_dense",
+                "empty", "empty_like", "reshape")
+
+
+class _OpCounter(TorchDispatchMode):
+    """Operators dispatched, split into kernels (compute on a GPU) and metadata-only operators."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kernels = self.metadata = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func.__name__.split(".")[0] in METADATA_OPS:
+            self.metadata += 1
+        else:
+            self.kernels += 1
+        return func(*args, **(kwargs or {}))
+
+
+def count_ops(fn: Callable[[], object]) -> tuple[int, int]:
+    """(kernels, metadata operators) that ``fn()`` dispatches: what the host pays per step in eager PyTorch (issue
+    27: the GPU profile's transformer step is launch-bound). Count on the CPU; the operator count does not depend on
+    the batch or the widths."""
+    counter = _OpCounter()
+    with counter:
+        fn()
+    return counter.kernels, counter.metadata
+
+
+def transformer_train_step(cfg: TransformerConfig, batch: int, tokens: int, codebook_size: int = 1024,
+                           bytes_per_value: int = 2) -> Pass:
+    """One training step of the bidirectional transformer over ``PREFIX + tokens`` positions: the forward's FLOPs
+    and bytes three times (the backward computes two matmuls per forward matmul); kernels not counted here (see
+    :func:`count_ops`)."""
+    forward = transformer_pass(cfg, batch, PREFIX + tokens, 0, codebook_size, bytes_per_value)
+    return Pass(3 * forward.flops, 3 * forward.bytes, 0)

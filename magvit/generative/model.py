@@ -124,16 +124,18 @@ class MaskedVideoModel(nn.Module):
             return torch.cat([cond.prefix, prefix_tokens(cond.z_tilde, cond.ispad, self.vocab.sep_id), inputs], 1)
         return torch.cat([cond.prefix, inputs], dim=1)
 
-    def training_losses(self, cond: Conditioned) -> dict[str, torch.Tensor]:
-        """The loss terms of one batch (global torch RNG draws r and the scores)."""
+    def training_losses(self, cond: Conditioned, check_ids: bool = True) -> dict[str, torch.Tensor]:
+        """The loss terms of one batch (the global torch RNG of ``cond``'s device draws r and the scores).
+        ``check_ids=False``: ids already checked (a token set), no host read-back of their range."""
         cfg = self.cfg
         b, n = cond.z.shape
         if cfg.condition == "ar":
-            return self.ar_losses(cond)
-        ratio = gamma(torch.rand(b)).to(cond.z.device)
+            return self.ar_losses(cond, check_ids)
+        # drawn on the ids' device (on the CPU the same draws as torch.rand(b); on a GPU no host-to-device copy)
+        ratio = gamma(torch.rand(b, device=cond.z.device))
         inputs, kinds = corrupt(cond.z, cond.z_tilde, cond.ispad, ratio, self.vocab.mask_id, cfg.condition,
                                 cfg.transformer.mask_count)
-        logits = self.transformer(self.sequence(cond, inputs))[:, -n:]  # [B, N, K]
+        logits = self.transformer(self.sequence(cond, inputs), check_ids=check_ids)[:, -n:]  # [B, N, K]
         losses = cfg.losses if cfg.condition == "commit" else "mask"  # the baselines train on L_mask
         return loss_terms(logits, cond.z, kinds, losses, cfg.transformer.label_smoothing)
 
@@ -141,11 +143,12 @@ class MaskedVideoModel(nn.Module):
         """AR training/inference sequence: condition positions hold z~ (what inference can know)."""
         return torch.where(cond.ispad, cond.z, cond.z_tilde)
 
-    def ar_losses(self, cond: Conditioned) -> dict[str, torch.Tensor]:
+    def ar_losses(self, cond: Conditioned, check_ids: bool = True) -> dict[str, torch.Tensor]:
         visual = self.ar_visual(cond)  # [B, N]
         full = torch.cat([cond.prefix, visual], dim=1)  # [B, P + N]
         p = cond.prefix.shape[1]
-        logits = self.transformer(full[:, :-1])[:, p - 1:]  # position j predicts token j + 1: [B, N, K]
+        # position j predicts token j + 1: [B, N, K]
+        logits = self.transformer(full[:, :-1], check_ids=check_ids)[:, p - 1:]
         ce = nn.functional.cross_entropy(logits.flatten(0, 1), visual.flatten(), reduction="none",
                                          label_smoothing=self.cfg.transformer.label_smoothing).view_as(visual)
         weights = cond.ispad.float()  # teacher-forced condition tokens carry no loss

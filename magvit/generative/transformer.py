@@ -194,7 +194,9 @@ class Transformer(nn.Module):
     def codebook_size(self) -> int:
         return self.vocab.codebook_size
 
-    def check_tokens(self, tokens: torch.Tensor, past: int = 0) -> None:
+    def check_tokens(self, tokens: torch.Tensor, past: int = 0, check_ids: bool = True) -> None:
+        """Type, shape and length always; the id range unless ``check_ids=False`` (it reads the ids back to the host,
+        a synchronisation per call on a GPU: callers whose ids were checked once per dataset skip it)."""
         if not isinstance(tokens, torch.Tensor) or tokens.dtype != torch.long:
             raise TypeError(f"tokens must be a LongTensor [B, L], got "
                             f"{getattr(tokens, 'dtype', type(tokens).__name__)}")
@@ -207,18 +209,19 @@ class Transformer(nn.Module):
         if self.causal and not 1 <= past + length <= self.seq_len:
             raise ValueError(f"causal sequence of length {past + length} (cached {past} + new {length}) "
                              f"exceeds the {self.seq_len} positions of this transformer")
-        if torch.compiler.is_compiling():
+        if torch.compiler.is_compiling() or not check_ids:
             return  # reading ids on the host would break a torch.compile graph; compiled callers check them eagerly
         if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= self.vocab.size):
             raise ValueError(f"token ids must lie in [0, {self.vocab.size}) (vocabulary size), got min "
                              f"{int(tokens.min())} max {int(tokens.max())}")
 
-    def forward(self, tokens: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
-        """tokens [B, L] -> logits over the visual codes [B, L, codebook_size]."""
+    def forward(self, tokens: torch.Tensor, cache: KVCache | None = None, check_ids: bool = True) -> torch.Tensor:
+        """tokens [B, L] -> logits over the visual codes [B, L, codebook_size]. ``check_ids=False``: the caller
+        vouches for the id range (training on a token set checked once, ``magvit.generative.token_memo``)."""
         if cache is not None and not self.causal:
             raise ValueError("a KV cache only applies to a causal transformer")
         past = cache.length if cache is not None else 0
-        self.check_tokens(tokens, past)
+        self.check_tokens(tokens, past, check_ids)
         positions = torch.arange(past, past + tokens.shape[1], device=tokens.device)
         x = self.drop(self.emb_ln(self.tok_emb(tokens) + self.pos_emb(positions)))  # [B, L, hidden]
         for i, block in enumerate(self.blocks):

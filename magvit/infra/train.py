@@ -34,6 +34,8 @@ from magvit.infra.checks import check_seed
 from magvit.infra.distributed import barrier, broadcast_from_main, main_only, world
 from magvit.infra.progress import progress
 
+LOG_EVERY = 50  # steps whose device-side losses are read back at once
+
 
 class DamagedArtifactWarning(UserWarning):
     """A cached artifact or checkpoint failed its integrity check and is being retrained."""
@@ -187,19 +189,32 @@ def _fit_locked(kind: str, config: Any, seed: int, modules: dict[str, nn.Module]
     bar = progress(range(start, num_steps), desc=desc or kind, initial=start, total=num_steps, mininterval=2.0,
                disable=not world().is_main,
                bar_format="{desc}: step {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{postfix}]")
+    # A step may return its losses as device tensors (no host synchronisation per step, issue 27): they are read
+    # back and checked LOG_EVERY steps at a time, before any checkpoint and at the end; floats are logged at once.
+    pending: list[tuple[int, dict[str, Any]]] = []
+
+    def flush() -> None:
+        for step, losses in pending:
+            log.setdefault("step", []).append(step)
+            for name, value in losses.items():
+                value = float(value)
+                if not math.isfinite(value):
+                    raise FloatingPointError(f"{kind}: loss {name!r} is {value} at step {step}")
+                log.setdefault(name, []).append(value)
+        if pending:
+            shown = sorted(pending[-1][1].items(), key=lambda kv: kv[0] != "loss")  # the total loss first
+            bar.set_postfix({k: f"{float(v):.3g}" for k, v in shown}, refresh=False)
+        pending.clear()
+
     for step in bar:
         losses = step_fn(step)
-        log.setdefault("step", []).append(step)
-        for name, value in losses.items():
-            value = float(value)
-            if not math.isfinite(value):
-                raise FloatingPointError(f"{kind}: loss {name!r} is {value} at step {step}")
-            log.setdefault(name, []).append(value)
-        if step % 10 == 0:
-            shown = sorted(losses.items(), key=lambda kv: kv[0] != "loss")  # the total loss first
-            bar.set_postfix({k: f"{float(v):.3g}" for k, v in shown}, refresh=False)
+        pending.append((step, losses))
+        if not any(isinstance(v, torch.Tensor) for v in losses.values()) or len(pending) >= LOG_EVERY:
+            flush()
         if (step + 1) % checkpoint_every == 0 and step + 1 < num_steps:
+            flush()
             checkpoint(step + 1)
+    flush()
     for module in modules.values():
         module.eval()
     if finish is not None:

@@ -16,6 +16,7 @@ the whole clip dilutes, and a ``scenes`` direction is a camera pan, which the me
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -148,9 +149,11 @@ def get_evaluator(profile: Profile, seed: int = 0, store: ArtifactStore | None =
     net = ProxyNet(cfg).to(profile.device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
 
+    draw = data.StepBatches(partial(data.mixed_batch, batch_size=cfg.batch_size, num_frames=profile.data.num_frames,
+                                    resolution=profile.data.resolution, seed=seed), cfg.steps, profile.speed.workers)
+
     def step_fn(step: int) -> dict[str, float]:
-        video, labels = data.mixed_batch(step, cfg.batch_size, profile.data.num_frames, profile.data.resolution,
-                                         seed=seed)
+        video, labels = draw(step)  # drawn ahead by profile.speed.workers processes (0: here)
         set_lr(opt, compound_lr(step, cfg.lr, max(1, cfg.steps // 20), cfg.steps))
         losses = proxy_loss(net(video.to(profile.device)), labels)
         total = sum(losses.values())

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from functools import partial
 
 import pandas as pd
 import torch
@@ -139,6 +140,7 @@ def setup_training(profile: Profile, cfg: TokenizerConfig, seed: int = 0, store:
     lecam = LeCam().to(dev)
     opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(cfg.discriminator_beta1, cfg.beta2))
+    on_device = torch.device(dev).type != "cpu"
 
     def backward(real: torch.Tensor, step: int, scale: float = 1.0) -> dict[str, float]:
         """Forward one (chunk of a) batch and accumulate ``scale`` x the G and D gradients; the logs carry the
@@ -161,12 +163,14 @@ def setup_training(profile: Profile, cfg: TokenizerConfig, seed: int = 0, store:
             d_loss = (F.softplus(-logits_real).mean() + F.softplus(logits_fake).mean()
                       + cfg.r1_every * cfg.r1_weight * r1 + cfg.lecam_weight * lecam_loss)
         (g_loss if scale == 1.0 else scale * g_loss).backward(inputs=list(generator.parameters()))
-        logs = {"loss": g_loss.item(), "recon": recon_loss.item(), "perceptual": perc.item(),
-                "adversarial": adv.item(), **{k: v.item() for k, v in q_losses.items()}}
+        # on a GPU the logs stay on the device (fit reads them back every few steps: no host sync per step)
+        value = (lambda t: t.detach()) if on_device and scale == 1.0 else (lambda t: t.item())
+        logs = {"loss": value(g_loss), "recon": value(recon_loss), "perceptual": value(perc),
+                "adversarial": value(adv), **{k: value(v) for k, v in q_losses.items()}}
         if gan:
             (d_loss if scale == 1.0 else scale * d_loss).backward(inputs=list(disc.parameters()))
-            logs.update({"disc": d_loss.item(), "r1": r1.item(), "lecam": lecam_loss.item(),
-                         "_lecam_real": logits_real.mean().item(), "_lecam_fake": logits_fake.mean().item()})
+            logs.update({"disc": value(d_loss), "r1": value(r1), "lecam": value(lecam_loss),
+                         "_lecam_real": value(logits_real.mean()), "_lecam_fake": value(logits_fake.mean())})
         elif cfg.adversarial_weight > 0:  # before adversarial_start: nothing computed (a log needs every column)
             logs.update({"disc": 0.0, "r1": 0.0, "lecam": 0.0})
         return logs
@@ -180,7 +184,8 @@ def setup_training(profile: Profile, cfg: TokenizerConfig, seed: int = 0, store:
         opt_g.step()
         if "_lecam_real" in logs:  # the GAN ran this step (from adversarial_start on)
             opt_d.step()
-            lecam.update(torch.tensor(logs["_lecam_real"], device=dev), torch.tensor(logs["_lecam_fake"], device=dev))
+            lecam.update(torch.as_tensor(logs["_lecam_real"], device=dev),
+                         torch.as_tensor(logs["_lecam_fake"], device=dev))
         ema_update(ema, generator, cfg.ema_decay, step)
         opt_g.zero_grad()
         opt_d.zero_grad()
@@ -207,6 +212,10 @@ def get_tokenizer(profile: Profile, cfg: TokenizerConfig | None = None, seed: in
                          "under data parallelism each chunk would draw its own and the replicas would differ. Train "
                          "chunked (Profile.data_parallel) with codebook_restart_after=0, the paper's")
 
+    # the clips of each step, drawn ahead by profile.speed.workers processes (0: on this thread, as before)
+    draw = data.StepBatches(partial(tokenizer_batch, cfg, num_frames=frames, resolution=res, seed=seed), cfg.steps,
+                            0 if chunks else profile.speed.workers)
+
     def step_fn(step: int) -> dict[str, float]:
         if chunks:  # data parallel (torchrun): this rank's chunks, gradients summed over the ranks
             logs = run_chunks(seed, step, global_batch_size(cfg), chunks, lambda rows, scale: train_step.backward(
@@ -214,7 +223,7 @@ def get_tokenizer(profile: Profile, cfg: TokenizerConfig | None = None, seed: in
                 buffer_modules=[modules["generator"]])
             sync_gradients([*modules["generator"].parameters(), *modules["discriminator"].parameters()])
             return train_step.update(step, logs)
-        return train_step(tokenizer_batch(cfg, step, frames, res, seed).to(profile.device), step)
+        return train_step(draw(step).to(profile.device, non_blocking=True), step)
 
     key = ChunkedKey(key, chunks) if chunks else key
 
@@ -225,4 +234,5 @@ def get_tokenizer(profile: Profile, cfg: TokenizerConfig | None = None, seed: in
     log = fit(f"tokenizer_{cfg.kind}", key, seed, modules, optimizers, step_fn, cfg.steps, store=store,
               checkpoint_every=profile.checkpoint_every, device=profile.device, desc=f"tokenizer ({cfg.kind})",
               finish=finish if cfg.bn_recalibration_batches else None)
+    draw.close()
     return modules["ema"].eval(), log

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The whole `gpu` study on one lent GPU, in one device call (issue 27). Run from the repository root:
+#
+#     bash benchmarks/gpu_study.sh <git commit of this tree> [parallel (default 4)]
+#
+# with the Jupyter stack carried as wheels in .whl/ (the GPU image has no papermill, nbformat, nbclient, jupyter_client,
+# ipykernel, pyzmq, ipython; the list with versions: benchmarks/gpu_wheels.txt, fetched as the device README says).
+# Steps, all under one deadline (BUDGET_S, default 585 s: a device command may run 600 s):
+#   1. install the wheels into /tmp/site (none needed when the image already has them);
+#   2. the pre-flight (BENCH=1, ~30 s): benchmarks/bench_transformer_paths.py on the GPU at the gpu profile's B,
+#      batch 64: stream vs token ids, fp32 vs bf16 (issue 27's target: >= 150 steps/s) -> results/gpu/diagnostics/;
+#   3. python -m magvit.study --profile gpu --parallel N from an empty model cache: executed notebooks, CSVs, figures
+#      and study_log.csv under results/gpu/;
+#   4. results/gpu tarred into $OUT/gpu_results.tar.gz, the logs copied to $OUT, whatever happened before.
+set -u
+start=$(date +%s)
+budget=${BUDGET_S:-585}
+commit=${1:?usage: bash benchmarks/gpu_study.sh <git commit of this tree> [parallel]}
+parallel=${2:-4}
+profile=${PROFILE:-gpu}  # PROFILE=smoke PYTHON=.venv/bin/python: a dry run of this script on a CPU
+py=${PYTHON:-python3}
+out=${OUT:-/tmp/gpu_study_out}
+mkdir -p "$out"
+cd "$(dirname "$0")/.." || exit 1
+log="$out/gpu_study.log"
+exec > >(tee -a "$log") 2>&1
+
+if compgen -G ".whl/*.whl" > /dev/null; then
+    "$py" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+        || { echo "wheel install failed"; exit 1; }
+    export PYTHONPATH=/tmp/site:$PWD
+else
+    export PYTHONPATH=$PWD
+fi
+export MAGVIT_GIT_COMMIT=$commit MAGVIT_PROFILE=$profile
+export MAGVIT_CACHE=${MAGVIT_CACHE:-/tmp/magvit_cache}  # an empty model cache: everything trains in this run
+export JUPYTER_RUNTIME_DIR=/tmp/jupyter_runtime JUPYTER_DATA_DIR=/tmp/jupyter_data IPYTHONDIR=/tmp/ipython
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-4}  # up to 4 notebooks at once on 16 cores; clip workers use 1 thread each
+export PYTHONUNBUFFERED=1
+rm -rf "$MAGVIT_CACHE"
+
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$out/nvidia_smi.csv" 2>&1
+"$py" -c "import torch, sys; print('python', sys.version.split()[0], 'torch', torch.__version__, 'cuda',
+torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')"
+"$py" -c "import papermill, nbformat, nbclient, jupyter_client, ipykernel, zmq, IPython" \
+    || echo "WARNING: the Jupyter stack is incomplete: the study cannot run notebooks"
+
+left() { echo $(( budget - ($(date +%s) - start) )); }
+
+if [ "${BENCH:-1}" = 1 ]; then
+    echo "== pre-flight: transformer paths on the GPU ($(left) s left)"
+    timeout 90 "$py" benchmarks/bench_transformer_paths.py --profile "$profile" --steps 60 --warmup 10 --clips 1024 \
+        || echo "pre-flight failed (exit $?)"
+fi
+
+echo "== the $profile study, --parallel $parallel ($(left) s left)"
+timeout $(( $(left) - 15 )) "$py" -m magvit.study --profile "$profile" --parallel "$parallel"
+status=$?
+echo "== study exit $status after $(( $(date +%s) - start )) s"
+
+folder=$("$py" -c "from magvit.infra.paths import results_dir; print(results_dir('$profile'))")
+cp "$folder/study_log.csv" "$out/" 2>/dev/null
+tar -czf "$out/gpu_results.tar.gz" -C "$(dirname "$folder")" "$(basename "$folder")"
+echo "== wrote $out/gpu_results.tar.gz ($(du -h "$out/gpu_results.tar.gz" | cut -f1)) after $(( $(date +%s) - start )) s"
+exit $status
