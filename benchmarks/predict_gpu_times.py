@@ -8,14 +8,15 @@ prints it. What each notebook does at `gpu` is the plan its setup cell prints (t
 ``magvit.profiles.gpu``), with each model counted once, in the notebook that starts first under ``--parallel``
 (``magvit.study.LONGEST_FIRST``). The rates:
 
-- the GPU's and its host's: ``results/gpu/device.csv`` (the launch interval of back-to-back kernels, H100 host) and
-  ``results/gpu/gpu_profile_steps.csv`` (the bf16 transformer's achieved TFLOP/s, the old `gpu` tokenizer's step);
+- the GPU's and its host's, from the H100 session in ``results/gpu/h100_session/``: ``device.csv`` (the launch
+  interval of back-to-back kernels, H100 host) and ``gpu_profile_steps.csv`` (the bf16 transformer's achieved
+  TFLOP/s, the old `gpu` tokenizer's step);
 - issue 27's H200 measurements with the `cpu` profile's code: the `cpu` tokenizer's 900 steps in ~20 s, the proxy
   evaluator's 400 steps in 12.5 s, 57,000 clips at 32 x 32 drawn in 12 s by 15 worker processes;
 - the cost model (``magvit.experiments.cost_model``): FLOPs of a training step and of each decoder; the operators a
   training step dispatches, counted here on the CPU (the step is launch-bound on a GPU: host time = kernels x the
   launch interval, metadata-only operators at a quarter of it);
-- Figure 5's decoders timed on the H100 (``results/gpu/figure5_generation.csv``).
+- Figure 5's decoders timed on the H100 (``results/gpu/h100_session/figure5_generation.csv``).
 
 Constants that are assumptions (no measurement exists) are named ``ASSUMED_*`` and say so in the ``basis`` column.
 Each phase of ``magvit.study.PHASES`` is a greedy schedule of its notebooks' predicted times on ``--parallel`` slots,
@@ -192,7 +193,7 @@ def plan(p: Profile, rates: dict) -> dict[str, list[tuple[str, float, float]]]:
     task_n = int(p.tables.eval_samples * p.tables.task_eval_fraction)
     ev_steps, ev_seconds = CPU_EVALUATOR_H200
     ev = p.evaluator.steps * ev_seconds / ev_steps
-    f5, f5_basis = figure5_s(p, committed_results_dir("gpu"))
+    f5, f5_basis = figure5_s(p, committed_results_dir("gpu") / "h100_session")
     vq2d = int(round(p.tokenizer.steps * p.tables.vq2d_steps_fraction))
     return {
         "00_overview": [("machine measurements (matmul peak)", 5.0, 1.0)],
@@ -260,7 +261,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     args = parser.parse_args(argv)
     torch.manual_seed(0)
     p = profiles.get("gpu", device="cpu")
-    folder = committed_results_dir("gpu")
+    folder = committed_results_dir("gpu") / "h100_session"
     rates = device_rates(folder)
     parts, bases = plan(p, rates)
     rows = []
@@ -290,7 +291,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     ])], ignore_index=True)
     table["kind"] = "PREDICTION (not measured)"
     table["transformer_steps"] = f"{bases['B']} | {bases['L']}"
-    table["rates_from"] = f"results/gpu/device.csv, gpu_profile_steps.csv, figure5_generation.csv ({rates['device']})"
+    table["rates_from"] = ("results/gpu/h100_session/device.csv, gpu_profile_steps.csv, figure5_generation.csv "
+                           f"({rates['device']})")
     with pd.option_context("display.max_colwidth", 80, "display.width", 200):
         print(table[["notebook", "predicted_seconds", "gpu_busy_share"]].to_string(index=False))
         print(bases["B"])
