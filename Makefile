@@ -60,9 +60,9 @@ bench: install-test
 clean-cache:
 	rm -rf .cache/magvit
 
-# The README's results section, regenerated from results/claims.csv (tests/test_summary.py fails when they differ)
+# The README's claims matrix and docs/results.md's numbers, regenerated from results/claims.csv and results/gpu/claims.csv (tests/test_summary.py fails when they differ)
 readme: install
-	$(PY) -m magvit.experiments.summary --profile cpu --results results --readme README.md
+	$(PY) -m magvit.experiments.summary --readme README.md --details docs/results.md
 
 # JupyterLab on the notebooks with the project's kernel (the .venv's python3); the executed `cpu` copies, with their
 # outputs and figures in place, are in results/notebooks/

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from magvit.experiments import claims, summary
@@ -45,12 +44,36 @@ def test_replace_block_rewrites_only_between_the_markers() -> None:
         summary.replace_block(text + summary.BEGIN, "new")
 
 
-def test_readme_results_block_matches_results_claims_csv() -> None:
-    """The README's results section is generated (`make readme`): it must say what results/claims.csv says."""
-    table = pd.read_csv(REPO / "results" / "claims.csv", keep_default_na=False)
-    expected = summary.readme_block(table, "cpu", "results")
-    actual = summary.current_block((REPO / "README.md").read_text())
-    assert actual == expected, "README.md's results block is stale: run `make readme`"
+def test_readme_and_details_blocks_match_the_committed_claims_csvs() -> None:
+    """The README's claims matrix and docs/results.md's numbers are generated (`make readme`): they must say what the
+    committed results/claims.csv (and results/gpu/claims.csv, when there) say."""
+    tables = summary.committed_tables()
+    assert "cpu" in tables
+    folders = {p: summary.committed_folder_name(p) for p in tables}
+    assert folders["cpu"] == "results"
+    expected = summary.readme_block(tables, folders=folders)
+    assert summary.current_block((REPO / "README.md").read_text()) == expected, "README.md is stale: make readme"
+    details = summary.current_block((REPO / "docs" / "results.md").read_text())
+    assert details == summary.details_block(tables, folders), "docs/results.md is stale: run `make readme`"
+
+
+def test_readme_matrix_puts_profiles_side_by_side(tmp_path: Path) -> None:
+    cpu, gpu = tmp_path / "cpu", tmp_path / "gpu"
+    cpu.mkdir()
+    gpu.mkdir()
+    _write(cpu, "table6", [claims.verdict_row("C7", "13.9 vs 14.4", PARTLY)], "pushbot")
+    _write(gpu, "table6", [claims.verdict_row("C7", "12 vs 14", REPRODUCED)], "pushbot")
+    _write(gpu, "table7", [claims.verdict_row("C4", "x", REPRODUCED)], "shapes")
+    tables = {"cpu": summary.collect(cpu), "gpu": summary.collect(gpu)}
+    block = summary.readme_matrix(tables, {"cpu": "results", "gpu": "results/gpu"})
+    lines = block.splitlines()
+    assert lines[0].startswith("| claim | stand-in | paper | cpu | gpu | evidence |")
+    c7 = next(line for line in lines if line.startswith("| C7:") and "| pushbot |" in line)
+    assert f"**{PARTLY}**" in c7 and f"**{REPRODUCED}**" in c7
+    c4 = next(line for line in lines if line.startswith("| C4:") and "| shapes |" in line)
+    assert c4.count("**") == 2 and "| - |" in c4  # cpu has no C4 row on shapes (its "no result yet" row has none)
+    assert [line.split("|")[1].split(":")[0].strip() for line in lines[2:]] == sorted(
+        [line.split("|")[1].split(":")[0].strip() for line in lines[2:]], key=lambda c: list(claims.CLAIMS).index(c))
 
 
 def test_readme_rows_link_each_claims_notebook() -> None:
