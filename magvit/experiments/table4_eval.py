@@ -29,7 +29,6 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 from matplotlib.figure import Figure
-from tqdm import tqdm
 
 from magvit import data as video_data
 from magvit.config import Profile, TransformerConfig
@@ -49,6 +48,7 @@ from magvit.generative.tasks import (
 from magvit.generative.train import get_transformer
 from magvit.infra.artifacts import ArtifactStore
 from magvit.infra.checks import check_seed
+from magvit.infra.progress import progress
 from magvit.metrics import ProxyEvaluator, fvd
 from magvit.metrics.estimate import Estimate
 from magvit.tokenizer.evaluate import reconstruct
@@ -215,7 +215,7 @@ def generate_clips(model: MaskedVideoModel, task: str, num_samples: int, batch_s
     device = next(model.transformer.parameters()).device
     generator = torch.Generator(device=device).manual_seed(seed)
     fakes, per_clip, steps = [], [], 0
-    for start in tqdm(range(0, num_samples, batch_size), desc=f"sampling {task}", mininterval=2.0):
+    for start in progress(range(0, num_samples, batch_size), desc=f"sampling {task}", mininterval=2.0):
         video = video_all[start:start + batch_size].to(device)
         label = labels_all[start:start + batch_size].to(device) if is_class_conditional(task) else None
         t0 = time.perf_counter()
