@@ -32,6 +32,7 @@ from magvit.infra.artifacts import ArtifactStore
 from magvit.infra.checks import check_seed
 from magvit.infra.train import compound_lr, fit, set_lr
 from magvit.metrics.frechet import FVDResult, fvd
+from magvit.metrics.image import gaussian_window
 
 NUM_SPEEDS, NUM_DIRECTIONS = 3, 4
 # the network's identity in the artifact key: bump it whenever ProxyNet changes, so the cached weights of an
@@ -109,6 +110,47 @@ class ProxyNet(nn.Module):
         return {name: head(h) for name, head in self.heads.items()}
 
 
+def blur(video: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Spatial Gaussian blur per frame (sigma in pixels), reflect padding."""
+    if sigma <= 0:
+        return video
+    radius = max(1, int(3 * sigma + 0.5))
+    g = gaussian_window(2 * radius + 1, sigma).float()
+    b, c, t, h, w = video.shape
+    x = video.permute(0, 2, 1, 3, 4).reshape(b * t * c, 1, h, w)
+    x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="reflect"), g.view(1, 1, 1, -1))
+    x = F.conv2d(F.pad(x, (0, 0, radius, radius), mode="reflect"), g.view(1, 1, -1, 1))
+    return x.reshape(b, t, c, h, w).permute(0, 2, 1, 3, 4)
+
+
+# the block means of issue 26's dissection (t, h, w): what a token grid of that compression keeps at best
+DEGRADE_BLOCKS = ((4, 4, 4), (2, 4, 4), (1, 4, 4), (4, 2, 2), (2, 2, 2), (4, 1, 1))
+
+
+def degrade(video: torch.Tensor, fraction: float, generator: torch.Generator) -> torch.Tensor:
+    """A copy of ``video`` [B, 3, T, H, W] whose first ``round(fraction * B)`` clips are degraded, each one way drawn
+    at random: a block mean over one of ``DEGRADE_BLOCKS`` (trilinear back to full size), a spatial Gaussian blur
+    (sigma 0.5-1.5 px), or Gaussian noise (std up to 0.05). Labels stay valid: the motion is kept at the token grid's
+    scale. Used to train the evaluator (``EvaluatorConfig.augment``)."""
+    if not 0 <= fraction <= 1:
+        raise ValueError(f"augment must be a share in [0, 1], got {fraction}")
+    out = video.clone()
+    n = round(fraction * video.shape[0])
+    for i in range(n):
+        kind = int(torch.randint(3, (1,), generator=generator))
+        clip = video[i:i + 1]
+        if kind == 0:
+            block = DEGRADE_BLOCKS[int(torch.randint(len(DEGRADE_BLOCKS), (1,), generator=generator))]
+            out[i:i + 1] = F.interpolate(F.avg_pool3d(clip, block), size=clip.shape[2:], mode="trilinear",
+                                         align_corners=False)
+        elif kind == 1:
+            out[i:i + 1] = blur(clip, 0.5 + float(torch.rand(1, generator=generator)))
+        else:
+            std = 0.05 * float(torch.rand(1, generator=generator))
+            out[i:i + 1] = (clip + std * torch.randn(clip.shape, generator=generator)).clamp(0, 1)
+    return out
+
+
 def proxy_loss(logits: dict[str, torch.Tensor], labels: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Cross-entropy per head; -1 labels (not applicable) are ignored."""
     return {name: F.cross_entropy(out, labels[name].to(out.device), ignore_index=-1)
@@ -150,9 +192,15 @@ def get_evaluator(profile: Profile, seed: int = 0, store: ArtifactStore | None =
     net = ProxyNet(cfg).to(profile.device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
 
+    augment_generator = torch.Generator().manual_seed(seed)
+
     def step_fn(step: int) -> dict[str, float]:
         video, labels = data.mixed_batch(step, cfg.batch_size, profile.data.num_frames, profile.data.resolution,
                                          seed=seed)
+        if cfg.augment > 0:  # the batch is ordered by benchmark: degrade a random subset of every benchmark's share
+            order = torch.randperm(video.shape[0], generator=augment_generator)
+            video, labels = video[order], {k: v[order] for k, v in labels.items()}
+            video = degrade(video, cfg.augment, augment_generator)
         set_lr(opt, compound_lr(step, cfg.lr, max(1, cfg.steps // 20), cfg.steps))
         losses = proxy_loss(net(video.to(profile.device)), labels)
         total = sum(losses.values())
