@@ -11,7 +11,9 @@ the evaluator's accuracy on real clips and on reconstructions for the shapes cla
 of both on shapes, their ratios (issue 26's gate: >= 0.8 on the shapes class and pushbot direction, >= 0.7 on IS),
 and the training seconds. The work is ``magvit.experiments.tokenizer_retention``. Writes
 ``<results>/diagnostics/tokenizer_retention_dissection.csv``; a rerun of some
-(change, seed, steps) replaces those rows and keeps the others. One run at a time on a 2-core machine: at ``cpu``
+(change, seed, steps) replaces those rows and keeps the others. ``--references`` instead writes the retention of
+ideal codes (block means at several compressions), of each clip's mean colour and of a blur
+(``diagnostics/tokenizer_retention_references.csv``). One run at a time on a 2-core machine: at ``cpu``
 300 steps take ~5 min with ``--threads 2``.
 """
 
@@ -22,7 +24,7 @@ import argparse
 import torch
 
 from magvit import profiles
-from magvit.experiments.tokenizer_retention import CHANGES, dissect, merge
+from magvit.experiments.tokenizer_retention import CHANGES, dissect, merge, references
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -33,10 +35,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--clips", type=int, default=96, help="held-out val clips per benchmark")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--references", action="store_true",
+                        help="instead: retention of ideal codes (block means), clip mean colour and a blur (no "
+                             "training; writes diagnostics/tokenizer_retention_references.csv)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     p = profiles.get(args.profile)
+    if args.references:
+        ref = references(p, args.clips)
+        print(ref.pivot_table(index="reference", columns=["benchmark", "head"], values="ratio").round(3).to_string())
+        return
     table = merge(p, dissect(p, args.changes, args.seeds, args.steps, args.clips))
     columns = [c for c in ("psnr", "class_ratio", "direction_ratio", "is_ratio", "seconds") if c in table]
     print(table.pivot_table(index=["change", "steps", "seed"], columns="benchmark", values=columns).round(3)

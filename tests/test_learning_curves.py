@@ -99,3 +99,7 @@ def test_retention_dissection_script_at_smoke(tmp_path):
     with pytest.raises(subprocess.CalledProcessError):
         subprocess.run(script + ["--changes", "no such change"], env=env, check=True, capture_output=True, timeout=60)
     assert tokenizer_retention.read("no-such-profile") is None
+    assert not tokenizer_retention.summary(table).empty
+    subprocess.run(script + ["--references"], env=env, check=True, capture_output=True, timeout=300)
+    refs = pd.read_csv(tmp_path / "diagnostics" / "tokenizer_retention_references.csv")
+    assert {"block mean 4x4x4", "clip mean colour", "blur 1 px"} <= set(refs.reference)
