@@ -24,7 +24,7 @@ import argparse
 import torch
 
 from magvit import profiles
-from magvit.experiments.tokenizer_retention import CHANGES, dissect, merge, references
+from magvit.experiments.tokenizer_retention import CHANGES, dissect, merge, references, summary
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -47,10 +47,7 @@ def main(argv: list[str] | None = None) -> None:
         print(ref.pivot_table(index="reference", columns=["benchmark", "head"], values="ratio").round(3).to_string())
         return
     table = merge(p, dissect(p, args.changes, args.seeds, args.steps, args.clips))
-    columns = [c for c in ("psnr", "class_ratio", "direction_ratio", "is_ratio", "seconds") if c in table]
-    print(table.pivot_table(index=["change", "steps", "seed"], columns="benchmark", values=columns).round(3)
-          .to_string())
-
+    print(summary(table).round(3).to_string())
 
 if __name__ == "__main__":
     main()

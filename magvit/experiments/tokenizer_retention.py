@@ -157,12 +157,15 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     clean = augment.fillna(0.0).to_numpy() <= 0  # rows read by the evaluator trained on clean clips only
     table = table.assign(change=table.change.where(~clean, table.change + " [evaluator on clean clips]"))
     wide = table.pivot_table(index=["change", "steps", "seed"], columns="benchmark",
-                             values=["psnr", "class_ratio", "direction_ratio", "is_ratio", "seconds"])
+                             values=["psnr", "class_ratio", "direction_ratio", "is_ratio", "seconds"], dropna=False)
+
+    def column(value: str, bench: str) -> pd.Series:  # NaN where no row measured it (e.g. a real accuracy of 0)
+        return wide[(value, bench)] if (value, bench) in wide.columns else pd.Series(float("nan"), index=wide.index)
+
     out = pd.DataFrame({
-        "psnr shapes": wide[("psnr", "shapes")], "psnr pushbot": wide[("psnr", "pushbot")],
-        "psnr scenes": wide[("psnr", "scenes")], "shapes class ratio": wide[("class_ratio", "shapes")],
-        "pushbot direction ratio": wide[("direction_ratio", "pushbot")],
-        "shapes IS ratio": wide[("is_ratio", "shapes")],
-        "minutes": wide[("seconds", "shapes")] / 60})
+        "psnr shapes": column("psnr", "shapes"), "psnr pushbot": column("psnr", "pushbot"),
+        "psnr scenes": column("psnr", "scenes"), "shapes class ratio": column("class_ratio", "shapes"),
+        "pushbot direction ratio": column("direction_ratio", "pushbot"),
+        "shapes IS ratio": column("is_ratio", "shapes"), "minutes": column("seconds", "shapes") / 60})
     grouped = out.groupby(level=["change", "steps"], sort=False)
     return grouped.mean().assign(seeds=grouped.size())
