@@ -3,12 +3,14 @@
 - ``pushbot`` (BAIR robot pushing): a gripper on a random smooth path over a textured table pushes
   2-4 objects on contact. Its acceleration is redrawn every frame, so frame 0 does not determine
   the future (the FP task with one condition frame is genuinely uncertain).
-- ``shapes`` (UCF-101 / SSv2): one or two two-tone objects whose *motion pattern* is the class.
-  Start phase, position, size, colours and background are random, so a single frame carries
+- ``shapes`` (UCF-101 / SSv2): one large two-tone bar whose *motion pattern* is the class, each class
+  visible at the token grid's scale (issue 26: 4 x 4 x 4 pixels per token). Position, size, angle,
+  colours and background are random and drawn alike for every class, so a single frame carries
   (almost) no class information; the clip does.
-- ``scenes`` (Kinetics-600): crops of the photographs that ship inside scikit-image, a camera pan,
-  and 2-4 objects with constant velocities: one frame leaves every velocity unknown, the first 5
-  frames pin them (the K600 protocol conditions on 5 frames).
+- ``scenes`` (Kinetics-600): crops of textured photographs that ship inside scikit-image, a camera
+  pan (0.3-1.2 pixels a frame at 32 x 32, never stopped by the world's edge) and 2-4 slower objects
+  with constant velocities: one frame leaves every velocity unknown, the first 5 frames pin them (the
+  K600 protocol conditions on 5 frames).
 
 Clip ``i`` of ``(name, split, seed, num_frames, resolution)`` is a pure function of those values:
 its numpy Generator is seeded from all of them, so splits are disjoint streams and the number of
