@@ -167,5 +167,6 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
         "psnr scenes": column("psnr", "scenes"), "shapes class ratio": column("class_ratio", "shapes"),
         "pushbot direction ratio": column("direction_ratio", "pushbot"),
         "shapes IS ratio": column("is_ratio", "shapes"), "minutes": column("seconds", "shapes") / 60})
+    out = out[out.notna().any(axis=1)]  # the pivot's (change, steps, seed) combinations that never ran
     grouped = out.groupby(level=["change", "steps"], sort=False)
     return grouped.mean().assign(seeds=grouped.size())
