@@ -137,6 +137,10 @@ class EvaluatorConfig:
     steps: int = 400
     batch_size: int = 32
     lr: float = 2e-3
+    # issue 26: the share of each training batch degraded the way a tokenizer degrades a clip (block means, blur,
+    # noise; ``magvit.metrics.proxy.degrade``) with its labels kept, so that the evaluator reads a class from coarse
+    # motion rather than from pixel-exact frame differences. 0: clean clips only (the evaluator before issue 26)
+    augment: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from magvit.infra.paths import REPO_ROOT
 
 
 def test_script_runs_at_smoke_and_keeps_rows_of_earlier_runs(tmp_path):
-    env = {"MAGVIT_RESULTS": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    env = {"MAGVIT_RESULTS": str(tmp_path), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT)}  # this checkout
     script = [sys.executable, str(REPO_ROOT / "benchmarks" / "tokenizer_learning_curves.py"), "--profile", "smoke",
               "--steps", "2", "--every", "1", "--clips", "2", "--threads", "1"]
     subprocess.run(script + ["--rows", "ae: paper design", "vq: batch norm, zero-centred, code restarts"],
@@ -66,3 +66,41 @@ def test_final_psnr_takes_each_rows_last_step_mean_over_seeds():
     assert out.loc[("x", 2), ("mean", "pushbot")] == 13.0  # the 2-step runs of seeds 0 and 1, not the 4-step run
     assert out.loc[("x", 2), ("std over seeds", "pushbot")] == pytest.approx(2 ** 0.5)
     assert out.loc[("x", 4), ("mean", "pushbot")] == 16.0
+
+
+def test_learning_curves_report_retention_against_the_real_clips(tmp_path):
+    """Issue 26: every evaluated row carries the evaluator's accuracies on its reconstructions, and the references
+    carry the real clips' ("reference: real clips")."""
+    env = {"MAGVIT_RESULTS": str(tmp_path), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT)}  # this checkout
+    script = [sys.executable, str(REPO_ROOT / "benchmarks" / "tokenizer_learning_curves.py"), "--profile", "smoke",
+              "--steps", "1", "--every", "1", "--clips", "4", "--threads", "1", "--rows", "vq: paper design"]
+    subprocess.run(script, env=env, check=True, capture_output=True, timeout=300)
+    table = pd.read_csv(tmp_path / "diagnostics" / "tokenizer_learning_curves.csv")
+    for row in ("vq: paper design", "reference: real clips", "reference: clip mean colour"):
+        metrics = set(table[(table.row == row) & (table.benchmark == "shapes")].metric)
+        assert {"label_accuracy", "speed_accuracy", "is_proxy"} <= metrics, (row, metrics)
+        assert "direction_accuracy" in set(table[(table.row == row) & (table.benchmark == "pushbot")].metric)
+    assert "label_accuracy" not in set(table[table.benchmark == "pushbot"].metric)
+
+
+def test_retention_dissection_script_at_smoke(tmp_path):
+    from magvit.experiments import tokenizer_retention
+
+    env = {"MAGVIT_RESULTS": str(tmp_path), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT)}  # this checkout
+    script = [sys.executable, str(REPO_ROOT / "benchmarks" / "tokenizer_retention_dissection.py"), "--profile",
+              "smoke", "--steps", "2", "--clips", "4", "--threads", "1"]
+    subprocess.run(script + ["--changes", "recipe", "64-dim codes"], env=env, check=True, capture_output=True,
+                   timeout=300)
+    subprocess.run(script + ["--changes", "recipe"], env=env, check=True, capture_output=True, timeout=300)
+    table = pd.read_csv(tmp_path / "diagnostics" / "tokenizer_retention_dissection.csv")
+    assert len(table) == 2 * 3 and set(table.change) == {"recipe", "64-dim codes"}  # the rerun replaced its rows
+    assert {"psnr", "real_class", "recon_class", "class_ratio", "direction_ratio", "is_ratio", "seconds"} <= set(
+        table.columns)
+    assert table[table.benchmark == "shapes"].real_class.notna().all()
+    with pytest.raises(subprocess.CalledProcessError):
+        subprocess.run(script + ["--changes", "no such change"], env=env, check=True, capture_output=True, timeout=60)
+    assert tokenizer_retention.read("no-such-profile") is None
+    assert not tokenizer_retention.summary(table).empty
+    subprocess.run(script + ["--references"], env=env, check=True, capture_output=True, timeout=300)
+    refs = pd.read_csv(tmp_path / "diagnostics" / "tokenizer_retention_references.csv")
+    assert {"block mean 4x4x4", "clip mean colour", "blur 1 px"} <= set(refs.reference)

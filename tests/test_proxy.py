@@ -166,3 +166,18 @@ def test_real_inception_scores_and_before_after():
     assert table.loc[1, "change"] == pytest.approx(0.5 - validation.BEFORE_ISSUE_14[("scenes", "direction")])
     with pytest.raises(ValueError, match="lacks columns"):
         validation.before_after(acc.drop(columns="chance"))
+
+
+def test_degrade_changes_only_the_requested_share_and_keeps_the_range():
+    from magvit.metrics.proxy import degrade
+
+    video = torch.rand(8, 3, 8, 16, 16)
+    out = degrade(video, 0.5, torch.Generator().manual_seed(0))
+    changed = (out - video).abs().flatten(1).amax(1) > 0
+    assert changed[:4].all() and not changed[4:].any()
+    assert out.min() >= 0 and out.max() <= 1 and out.shape == video.shape
+    again = degrade(video, 0.5, torch.Generator().manual_seed(0))
+    assert torch.equal(out, again)
+    assert torch.equal(degrade(video, 0.0, torch.Generator()), video)
+    with pytest.raises(ValueError, match="augment"):
+        degrade(video, 1.5, torch.Generator())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 
@@ -488,3 +489,55 @@ def test_recalibrated_statistics_are_part_of_the_trained_artifact(tmp_path):
     name = "encoder.blocks.0.norm1.running_var"
     assert torch.equal(tok.state_dict()[name], again.state_dict()[name])
     assert not torch.equal(tok.state_dict()[name], plain.state_dict()[name])
+
+
+# ---------------------------------------------------------------------------------------------
+# retention (issue 26)
+
+
+@pytest.fixture(scope="module")
+def trained_evaluator(tmp_path_factory):
+    """A smoke evaluator trained a little longer, so that it reads the shapes class above chance."""
+    from magvit.metrics import get_evaluator
+
+    p = profiles.get("smoke", device="cpu")
+    p = replace(p, evaluator=replace(p.evaluator, steps=60, batch_size=24))
+    return p, get_evaluator(p, store=ArtifactStore(tmp_path_factory.mktemp("evaluator")))
+
+
+def test_retention_of_identity_equals_real_and_of_mean_colour_is_chance(trained_evaluator):
+    from magvit.tokenizer.evaluate import RETENTION_COLUMNS, labelled_clips, retention, retention_bar, retention_text
+
+    p, ev = trained_evaluator
+    clips = labelled_clips(p.data, 96)
+    same = retention(ev, clips, lambda v: v.clone())
+    assert list(same.columns) == RETENTION_COLUMNS
+    assert np.allclose(same.real_accuracy, same.recon_accuracy)
+    heads = set(zip(same.benchmark, same["head"], strict=True))
+    assert {("shapes", "label"), ("shapes", "is_proxy"), ("pushbot", "direction"), ("scenes", "direction"),
+            ("pushbot", "speed")} <= heads and ("pushbot", "label") not in heads
+    shapes_label = same.set_index(["benchmark", "head"]).loc[("shapes", "label")]
+    assert shapes_label.real_accuracy > 2 * shapes_label.chance, "the test evaluator should read the class"
+    flat = retention(ev, clips, lambda v: v.mean((2, 3, 4), keepdim=True).expand_as(v).clone())
+    row = flat.set_index(["benchmark", "head"]).loc[("shapes", "label")]
+    assert abs(row.recon_accuracy - row.chance) < 0.1, row
+    assert flat.set_index(["benchmark", "head"]).loc[("shapes", "is_proxy"), "recon_accuracy"] < 1.5
+    bar = retention_bar(same)
+    assert bar.meets_bar.all() and np.allclose(bar.ratio, 1.0)
+    assert not retention_bar(flat).meets_bar.all()
+    assert "gate met" in retention_text(bar) and "misses" in retention_text(retention_bar(flat))
+
+
+def test_retention_errors(trained_evaluator):
+    from magvit.tokenizer.evaluate import labelled_clips, retention, retention_bar
+
+    p, ev = trained_evaluator
+    clips = labelled_clips(p.data, 4, benchmarks=("shapes",))
+    with pytest.raises(ValueError, match="exactly one"):
+        retention(ev, clips)
+    with pytest.raises(ValueError, match="shape"):
+        retention(ev, clips, lambda v: v[:, :, :-1])
+    with pytest.raises(ValueError, match="gated rows"):
+        retention_bar(retention(ev, clips, lambda v: v))
+    with pytest.raises(ValueError, match="at least 2"):
+        labelled_clips(p.data, 1)

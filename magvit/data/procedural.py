@@ -3,12 +3,14 @@
 - ``pushbot`` (BAIR robot pushing): a gripper on a random smooth path over a textured table pushes
   2-4 objects on contact. Its acceleration is redrawn every frame, so frame 0 does not determine
   the future (the FP task with one condition frame is genuinely uncertain).
-- ``shapes`` (UCF-101 / SSv2): one or two two-tone objects whose *motion pattern* is the class.
-  Start phase, position, size, colours and background are random, so a single frame carries
+- ``shapes`` (UCF-101 / SSv2): one large two-tone bar whose *motion pattern* is the class, each class
+  visible at the token grid's scale (issue 26: 4 x 4 x 4 pixels per token). Position, size, angle,
+  colours and background are random and drawn alike for every class, so a single frame carries
   (almost) no class information; the clip does.
-- ``scenes`` (Kinetics-600): crops of the photographs that ship inside scikit-image, a camera pan,
-  and 2-4 objects with constant velocities: one frame leaves every velocity unknown, the first 5
-  frames pin them (the K600 protocol conditions on 5 frames).
+- ``scenes`` (Kinetics-600): crops of textured photographs that ship inside scikit-image, a camera
+  pan (0.3-1.2 pixels a frame at 32 x 32, never stopped by the world's edge) and 2-4 slower objects
+  with constant velocities: one frame leaves every velocity unknown, the first 5 frames pin them (the
+  K600 protocol conditions on 5 frames).
 
 Clip ``i`` of ``(name, split, seed, num_frames, resolution)`` is a pure function of those values:
 its numpy Generator is seeded from all of them, so splits are disjoint streams and the number of
@@ -26,10 +28,14 @@ import skimage.data
 import skimage.transform
 
 BENCHMARKS = ("pushbot", "shapes", "scenes")
+# the stand-ins' version: part of the artifact key of every model trained on them (bump it whenever a clip changes)
+GENERATOR_VERSION = "issue26"
 SPLITS = ("train", "val", "test")
+# issue 26: twelve classes (was: bounces, zigzag, fall, small two-tone turns and colour cycling of a 5-12 pixel object
+# on a striped background, which a 4x4x4 token grid averages away); each one visible at the token grid's scale
 SHAPES_CLASSES = (
-    "bounce_horizontal", "bounce_vertical", "bounce_diagonal", "orbit_cw", "orbit_ccw",
-    "zoom_in", "zoom_out", "rotate_cw", "rotate_ccw", "zigzag", "fall", "colour_cycle",
+    "move_right", "move_down", "move_left", "move_up", "orbit_cw", "orbit_ccw",
+    "grow", "shrink", "rotate_cw", "rotate_ccw", "pulse", "still",
 )
 # every label key exists for every benchmark (-1 = not applicable) so mixed batches stack
 LABEL_KEYS = ("benchmark", "label", "speed", "direction")
@@ -84,14 +90,13 @@ def paste(canvas: np.ndarray, alpha: np.ndarray, colour: np.ndarray) -> None:
     canvas += a * colour
 
 
-def smooth_background(rng: np.random.Generator, num_frames: int, resolution: int) -> np.ndarray:
-    """A static low-frequency gradient with faint stripes: texture a small tokenizer can learn."""
+def plain_background(rng: np.random.Generator, num_frames: int, resolution: int) -> np.ndarray:
+    """A static linear colour gradient: no stripes or texture for the codes to spend themselves on (issue 26)."""
     y, x = grid(resolution)
     base, tint = rng.uniform(0.15, 0.85, 3), rng.uniform(-0.25, 0.25, 3)
-    theta, freq, phase = rng.uniform(0, np.pi), rng.uniform(2, 5), rng.uniform(0, 2 * np.pi)
+    theta = rng.uniform(0, 2 * np.pi)
     ramp = np.cos(theta) * x + np.sin(theta) * y  # [1, H, W]
-    stripes = 0.06 * np.sin(2 * np.pi * freq * ramp + phase)
-    bg = base + tint * (ramp - 0.5)[..., None] + stripes[..., None]
+    bg = base + tint * (ramp - 0.5)[..., None]
     return np.repeat(np.clip(bg, 0, 1), num_frames, axis=0).astype(np.float32)
 
 
@@ -115,6 +120,11 @@ def direction_bucket(dy: float, dx: float) -> int:
 
 # ---------------------------------------------------------------------------------------------
 # shapes: the motion pattern is the class
+#
+# Issue 26: every class must be visible at the token grid's scale (4 x 4 x 4 supervoxels at 16 x 32 x 32, i.e.
+# 4 x 8 x 8 tokens): one large two-tone bar (11-16 pixels long: three to four tokens) on a smooth background (no
+# stripes to take the codes), and motions that survive a 4-frame / 4-pixel block average: translations of 8-11
+# pixels, most of a full orbit, a 2x growth or shrink, a turn of 130-200 degrees, a pulse, and no motion.
 
 
 def reflect_unit(p: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -124,90 +134,87 @@ def reflect_unit(p: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return lo + np.where(q > span, 2 * span - q, q)
 
 
+# unit direction (dy, dx) of each translation class
+TRANSLATIONS = {"move_right": (0.0, 1.0), "move_down": (1.0, 0.0), "move_left": (0.0, -1.0), "move_up": (-1.0, 0.0)}
+SHAPES_SIZE = (0.17, 0.25)  # half-length of the bar, in frame widths (11-16 pixels long at 32 x 32)
+
+
 def shapes_trajectory(cls: int, rng: np.random.Generator, num_frames: int
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per-frame (cy, cx, size, angle, hue_shift) of one object for class ``cls``."""
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-frame (cy, cx, scale, angle) of the object for class ``cls``.
+
+    Frame 0 is drawn from the same distribution for every class (position, size and angle uniform), so one frame
+    tells (almost) nothing about the class; the motion does.
+    """
     t = np.arange(num_frames, dtype=np.float32)
-    size = np.full(num_frames, rng.uniform(0.09, 0.16), np.float32)
-    angle = np.full(num_frames, rng.uniform(0, 2 * np.pi), np.float32)
-    hue = np.zeros(num_frames, np.float32)
-    lo, hi = 0.2, 0.8
-    cy0, cx0 = rng.uniform(lo, hi, 2)
-    speed = rng.uniform(0.03, 0.06)  # frame widths per frame
+    frac = t / max(1, num_frames - 1)  # 0 -> 1 over the clip
+    cy0, cx0 = rng.uniform(0.35, 0.65, 2)
+    angle0 = rng.uniform(0, 2 * np.pi)
+    cy, cx = np.full(num_frames, cy0), np.full(num_frames, cx0)
+    scale, angle = np.ones(num_frames), np.full(num_frames, angle0)
     name = SHAPES_CLASSES[cls]
-    cy, cx = np.full(num_frames, cy0, np.float32), np.full(num_frames, cx0, np.float32)
-    sign = rng.choice([-1.0, 1.0])
-    if name == "bounce_horizontal":
-        cx = reflect_unit(cx0 + sign * speed * t, lo, hi)
-    elif name == "bounce_vertical":
-        cy = reflect_unit(cy0 + sign * speed * t, lo, hi)
-    elif name == "bounce_diagonal":
-        s2 = speed / np.sqrt(2)
-        cx = reflect_unit(cx0 + sign * s2 * t, lo, hi)
-        cy = reflect_unit(cy0 + rng.choice([-1.0, 1.0]) * s2 * t, lo, hi)
+    if name in TRANSLATIONS:
+        dy, dx = TRANSLATIONS[name]
+        dist = rng.uniform(0.25, 0.35)  # 8-11 pixels at 32 (two to three tokens); the centre stays in the frame
+        cy, cx = cy0 + dy * dist * frac, cx0 + dx * dist * frac
     elif name in ("orbit_cw", "orbit_ccw"):
-        radius = rng.uniform(0.12, 0.22)
-        centre_y, centre_x = rng.uniform(0.5 - 0.1, 0.5 + 0.1, 2)
-        omega = (1.0 if name == "orbit_ccw" else -1.0) * speed / radius
-        phi = rng.uniform(0, 2 * np.pi) + omega * t
+        # most of a full turn: the net displacement stays small (no translation looks like it) and the four
+        # 4-frame blocks sit in four different quadrants, whose order is the class
+        radius = rng.uniform(0.12, 0.16)
+        sweep = rng.uniform(1.5, 2.0) * np.pi * (1.0 if name == "orbit_ccw" else -1.0)  # radians over the clip
+        phi0 = rng.uniform(0, 2 * np.pi)
+        centre_y, centre_x = cy0 + radius * np.sin(phi0), cx0 - radius * np.cos(phi0)  # frame 0 at (cy0, cx0)
+        phi = phi0 + sweep * frac
         cy, cx = centre_y - radius * np.sin(phi), centre_x + radius * np.cos(phi)
-    elif name in ("zoom_in", "zoom_out"):
-        # a triangle wave in log-size, so both classes cover the same sizes frame by frame
-        rate = rng.uniform(0.05, 0.09) * (1.0 if name == "zoom_in" else -1.0)
-        log_size = reflect_unit(rng.uniform(np.log(0.07), np.log(0.2)) + rate * t, np.log(0.07), np.log(0.2))
-        size = np.exp(log_size).astype(np.float32)
+    elif name in ("grow", "shrink"):
+        factor = rng.uniform(1.8, 2.4)
+        scale = factor ** (frac if name == "grow" else -frac)
     elif name in ("rotate_cw", "rotate_ccw"):
-        angle = angle + (1.0 if name == "rotate_ccw" else -1.0) * rng.uniform(0.2, 0.35) * t
-    elif name == "zigzag":
-        cx = reflect_unit(cx0 + sign * speed * t, lo, hi)
-        wave = 2 * np.abs(np.mod(t / 4 + rng.uniform(0, 1), 1.0) - 0.5)  # triangle wave, period 4
-        cy = np.clip(cy0, 0.3, 0.7) + 0.12 * (wave - 0.5)
-    elif name == "fall":
-        # free fall with a bounce on the floor: y(t) is a parabola folded at the floor
-        g = rng.uniform(0.008, 0.014)
-        t0 = rng.uniform(0, 10)
-        fall_height = hi - lo
-        period = 2 * np.sqrt(2 * fall_height / g)
-        tau = np.mod(t + t0, period) - period / 2
-        cy = hi - (fall_height - 0.5 * g * tau**2)
-    elif name == "colour_cycle":
-        hue = (rng.uniform(0.07, 0.12) * t).astype(np.float32)
-    return (np.asarray(cy, np.float32), np.asarray(cx, np.float32), size, angle,
-            np.asarray(hue, np.float32))
+        angle = angle0 + (1.0 if name == "rotate_ccw" else -1.0) * rng.uniform(2.3, 3.5) * frac
+    elif name == "pulse":  # grows to 2x and back
+        scale = 1.0 + rng.uniform(0.8, 1.2) * np.sin(np.pi * frac)
+    elif name == "still":
+        pass
+    else:  # pragma: no cover - SHAPES_CLASSES and this function change together
+        raise AssertionError(name)
+    return (np.asarray(cy, np.float32), np.asarray(cx, np.float32), np.asarray(scale, np.float32),
+            np.asarray(angle, np.float32))
 
 
-def rotate_hue(rgb: np.ndarray, turns: np.ndarray) -> np.ndarray:
-    """Rotate colours [3] about the grey axis by ``turns`` [T] (a cheap hue shift) -> [T, 3]."""
-    k = np.ones(3, np.float32) / np.sqrt(3)
-    theta = 2 * np.pi * turns[:, None]
-    v = rgb[None, :]
-    rotated = (v * np.cos(theta) + np.cross(k, v) * np.sin(theta)
-               + k * (v @ k)[:, None] * (1 - np.cos(theta)))
-    return np.clip(rotated, 0, 1).astype(np.float32)
+def bar_distance(y: np.ndarray, x: np.ndarray, cy: np.ndarray, cx: np.ndarray, half_length: np.ndarray,
+                 half_width: np.ndarray, angle: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Signed distance of a rectangle per frame and its local long axis u: ([T, H, W], [T, H, W])."""
+    cy, cx, half_length, half_width, angle = (a[:, None, None] for a in (cy, cx, half_length, half_width, angle))
+    dy, dx = y - cy, x - cx
+    u = np.cos(angle) * dx + np.sin(angle) * dy
+    v = -np.sin(angle) * dx + np.cos(angle) * dy
+    return np.maximum(np.abs(u) - half_length, np.abs(v) - half_width), u
 
 
 def make_shapes(rng: np.random.Generator, future: np.random.Generator, num_frames: int, resolution: int
                 ) -> tuple[np.ndarray, dict]:
     del future  # the class, not hidden state, decides a shapes clip's motion
     cls = int(rng.integers(len(SHAPES_CLASSES)))
-    canvas = smooth_background(rng, num_frames, resolution)
+    canvas = plain_background(rng, num_frames, resolution)
     y, x = grid(resolution)
-    num_objects = int(rng.integers(1, 3))
-    for _ in range(num_objects):
-        cy, cx, size, angle, hue = shapes_trajectory(cls, rng, num_frames)
-        kind = int(rng.integers(2))  # square or diamond: two-tone so rotation is visible
-        dist, u = shape_distance(kind, y, x, cy, cx, size, angle)
-        alpha = soft_mask(dist, resolution)
-        colour_a, colour_b = rng.uniform(0, 1, 3), rng.uniform(0, 1, 3)
-        colour_b = np.where(np.abs(colour_b - colour_a) < 0.3, 1 - colour_a, colour_b)
-        col_a, col_b = rotate_hue(colour_a.astype(np.float32), hue), rotate_hue(colour_b.astype(np.float32), hue)
-        half = soft_mask(-u, resolution)  # which side of the local axis: the second tone
-        colour = col_a[:, None, None] * (1 - half[..., None]) + col_b[:, None, None] * half[..., None]
-        paste(canvas, alpha, colour)
+    cy, cx, scale, angle = shapes_trajectory(cls, rng, num_frames)
+    half_length = rng.uniform(*SHAPES_SIZE) * scale
+    half_width = half_length / rng.uniform(1.8, 2.6)
+    dist, u = bar_distance(y, x, cy, cx, half_length.astype(np.float32), half_width.astype(np.float32), angle)
+    alpha = soft_mask(dist, resolution)
+    # two tones far from the background's mean and from each other, so both halves (the turn) stay visible
+    bg = canvas[0].reshape(-1, 3).mean(0)
+    colour_a = np.where(bg > 0.5, rng.uniform(0.0, 0.2, 3), rng.uniform(0.8, 1.0, 3))
+    candidates = rng.uniform(0, 1, (8, 3))  # the second tone: the candidate farthest from both
+    margin = np.minimum(np.linalg.norm(candidates - bg, axis=1), np.linalg.norm(candidates - colour_a, axis=1))
+    colour_b = candidates[int(np.argmax(margin))]
+    half = soft_mask(-u, resolution)[..., None]  # which side of the local axis: the second tone
+    paste(canvas, alpha, colour_a.astype(np.float32) * (1 - half) + colour_b.astype(np.float32) * half)
     step = np.hypot(np.diff(cy), np.diff(cx)).mean() if num_frames > 1 else 0.0
     disp_y, disp_x = float(cy[-1] - cy[0]), float(cx[-1] - cx[0])
-    labels = {"label": cls, "speed": speed_bucket(float(step), (0.015, 0.035)),
-              "direction": direction_bucket(disp_y, disp_x)}
+    # a direction only where the class is a translation (-1: the clip has none, so no label contradicts it)
+    direction = direction_bucket(disp_y, disp_x) if SHAPES_CLASSES[cls] in TRANSLATIONS else -1
+    labels = {"label": cls, "speed": speed_bucket(float(step), (0.005, 0.025)), "direction": direction}
     return canvas, labels
 
 
@@ -288,8 +295,9 @@ def make_pushbot(rng: np.random.Generator, future: np.random.Generator, num_fram
 # ---------------------------------------------------------------------------------------------
 # scenes: photographs, camera pan, moving objects
 
-PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "hubble_deep_field",
-          "colorwheel", "retina")
+# textured photos only (issue 26): crops of retina, hubble_deep_field, rocket and colorwheel were often nearly
+# uniform (black borders, sky, smooth gradients), so a pan there moved almost no pixel and its direction was unreadable
+PHOTOS = ("astronaut", "coffee", "chelsea", "immunohistochemistry", "brick", "gravel", "grass", "coins")
 
 
 @functools.cache
@@ -322,32 +330,59 @@ def bilinear_crops(world: np.ndarray, top: np.ndarray, left: np.ndarray, resolut
     return (top_row * (1 - fy) + bottom_row * fy).astype(np.float32)
 
 
+# scenes' camera speed in pixels per frame at 32 x 32 (scaled with the resolution): at least 0.3 (4.5 pixels over
+# 16 frames, so no clip pans under 3 pixels) and always faster than any object (issue 26: the camera was slower than
+# the objects, 25% of clips panned under 3 pixels and 7% of labels contradicted the displacement where the camera
+# stopped at the world's edge)
+CAMERA_SPEED = (0.3, 1.2)
+SCENES_SPEED_EDGES = (0.6, 0.9)  # speed buckets of the camera (pixels per frame at 32 x 32)
+OBJECT_SPEED_FRACTION = 0.5  # every object moves at most this fraction of the camera's speed
+
+
+def camera_path(rng: np.random.Generator, future: np.random.Generator, num_frames: int, resolution: int
+                ) -> tuple[np.ndarray, np.ndarray, float, tuple[float, float], int]:
+    """The camera of a scenes clip: per-frame crop corner (``top``, ``left``, pixels), its speed (pixels per frame),
+    velocity ``(vy, vx)`` and the side of its square world.
+
+    The start comes from ``rng`` (it is what frame 0 shows) and leaves room for the longest pan either way, so
+    alternative futures share frame 0 and no camera ever stops at the world's edge; the velocity from ``future``.
+    """
+    px = resolution / 32  # pixels per frame at this resolution per pixel per frame at 32
+    reach = int(np.ceil(CAMERA_SPEED[1] * px * (num_frames - 1)))  # the longest pan of a clip, in pixels
+    world_size = 2 * resolution + 2 * reach + 2
+    top0, left0 = reach + rng.uniform(0, resolution, 2)
+    cam_speed = float(future.uniform(*CAMERA_SPEED) * px)
+    cam_dir = future.uniform(0, 2 * np.pi)
+    vy, vx = cam_speed * float(np.sin(cam_dir)), cam_speed * float(np.cos(cam_dir))
+    t = np.arange(num_frames, dtype=np.float32)
+    return (top0 + vy * t).astype(np.float32), (left0 + vx * t).astype(np.float32), cam_speed, (vy, vx), world_size
+
+
 def make_scenes(rng: np.random.Generator, future: np.random.Generator, num_frames: int, resolution: int
                 ) -> tuple[np.ndarray, dict]:
-    """Positions and looks come from ``rng``; every velocity from ``future`` (hidden in frame 0)."""
+    """Positions and looks come from ``rng``; every velocity from ``future`` (hidden in frame 0).
+
+    The camera pans at a constant velocity and stays inside its world for the whole clip (it starts at least the
+    longest pan away from every edge), so the direction label always equals the camera's displacement.
+    """
     name = PHOTOS[int(rng.integers(len(PHOTOS)))]
-    world_size = 2 * resolution
+    top, left, cam_speed, (vy, vx), world_size = camera_path(rng, future, num_frames, resolution)
     world = photo_at(name, world_size)
-    # constant camera velocity (pixels/frame at this resolution), random start within reach
-    cam_speed = future.uniform(0.0, 0.9) * resolution / 32
-    cam_dir = future.uniform(0, 2 * np.pi)
-    vy, vx = cam_speed * np.sin(cam_dir), cam_speed * np.cos(cam_dir)
     t = np.arange(num_frames, dtype=np.float32)
-    span = world_size - resolution - 1
-    top = np.clip(rng.uniform(0, span) + vy * t, 0, span).astype(np.float32)
-    left = np.clip(rng.uniform(0, span) + vx * t, 0, span).astype(np.float32)
+    px = resolution / 32
     canvas = bilinear_crops(world, top, left, resolution)
     y, x = grid(resolution)
     for _ in range(int(rng.integers(2, 5))):
         p0 = rng.uniform(0.15, 0.85, 2)
-        v = future.normal(0, 0.025, 2)
-        cy = reflect_unit(p0[0] + v[0] * t, 0.08, 0.92).astype(np.float32)
-        cx = reflect_unit(p0[1] + v[1] * t, 0.08, 0.92).astype(np.float32)
+        obj_speed = future.uniform(0, OBJECT_SPEED_FRACTION) * cam_speed / resolution  # frame widths per frame
+        obj_dir = future.uniform(0, 2 * np.pi)
+        cy = reflect_unit(p0[0] + obj_speed * np.sin(obj_dir) * t, 0.08, 0.92).astype(np.float32)
+        cx = reflect_unit(p0[1] + obj_speed * np.cos(obj_dir) * t, 0.08, 0.92).astype(np.float32)
         size = np.full(num_frames, rng.uniform(0.05, 0.1), np.float32)
         angle = (rng.uniform(0, 2 * np.pi) + future.normal(0, 0.1) * t).astype(np.float32)
         dist, _ = shape_distance(int(rng.integers(3)), y, x, cy, cx, size, angle)
         paste(canvas, soft_mask(dist, resolution), rng.uniform(0, 1, 3).astype(np.float32))
-    labels = {"label": -1, "speed": speed_bucket(cam_speed * 32 / resolution, (0.3, 0.6)),
+    labels = {"label": -1, "speed": speed_bucket(cam_speed / px, SCENES_SPEED_EDGES),
               "direction": direction_bucket(vy, vx)}
     return canvas, labels
 
@@ -374,6 +409,20 @@ def make_clip(name: str, split: str, index: int, num_frames: int = 16, resolutio
         [int(seed), SPLITS.index(split), int(index), int(future_seed), 7919])
     canvas, labels = MAKERS[name](rng, future, num_frames, resolution)
     return to_uint8(canvas), {"benchmark": BENCHMARKS.index(name), **labels}
+
+
+def scenes_camera(split: str, index: int, num_frames: int = 16, resolution: int = 32, seed: int = 0
+                  ) -> dict[str, float]:
+    """The camera of ``scenes`` clip ``index`` (as ``make_clip`` draws it): its pan in pixels over the clip, that
+    pan at 32 x 32, and whether the clip's direction label is the bucket of the pan (issue 26's label checks)."""
+    rng = clip_rng("scenes", split, seed, index, num_frames, resolution)
+    rng.integers(len(PHOTOS))  # make_scenes draws the photo first
+    top, left, _, _, _ = camera_path(rng, rng, num_frames, resolution)
+    dy, dx = float(top[-1] - top[0]), float(left[-1] - left[0])
+    label = make_clip("scenes", split, index, num_frames, resolution, seed)[1]["direction"]
+    pan = float(np.hypot(dy, dx))
+    return {"pan_pixels": pan, "pan_pixels_at_32": pan * 32 / resolution,
+            "label_agrees": float(direction_bucket(dy, dx) == label)}
 
 
 def future_spread(name: str, index: int, num_futures: int = 8, num_frames: int = 16, resolution: int = 32,

@@ -31,15 +31,22 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm  # tqdm.write keeps its lines clear of a live bar
 
 from magvit import data, metrics
 from magvit.config import Profile, TokenizerConfig
 from magvit.infra import results
 from magvit.infra.artifacts import git_commit
 from magvit.infra.paths import results_dir
+from magvit.infra.progress import progress
 from magvit.infra.train import compound_lr, deterministic, set_lr
-from magvit.tokenizer.evaluate import codebook_usage, reference_reconstructions
+from magvit.tokenizer.evaluate import (
+    LabelledClips,
+    codebook_usage,
+    labelled_clips,
+    reference_reconstructions,
+    retention,
+)
 from magvit.tokenizer.model import build_tokenizer
 from magvit.tokenizer.train import ema_update, recalibrate_batch_norm, setup_training, tokenizer_batch
 
@@ -177,10 +184,10 @@ def paper_design(cfg: TokenizerConfig) -> TokenizerConfig:
     return replace(without_adaptations(cfg), codebook_size=CURVE_CODEBOOK, embedding_dim=CURVE_EMBEDDING_DIM)
 
 
-def held_out(p: Profile, clips_per_benchmark: int, seed: int = 0) -> dict[str, torch.Tensor]:
-    """Clips of the val split per benchmark (never seen in training, never the test clips of notebook 03)."""
-    return {name: data.get_batch(data.load(name, "val", p.data.num_frames, p.data.resolution, seed),
-                                 range(clips_per_benchmark))[0] for name in data.BENCHMARKS}
+def held_out(p: Profile, clips_per_benchmark: int, seed: int = 0) -> dict[str, LabelledClips]:
+    """Clips of the val split per benchmark with their labels (never seen in training, never the test clips of
+    notebook 03)."""
+    return labelled_clips(p.data, clips_per_benchmark, "val", seed)
 
 
 def long_rows(keys: dict, benchmark: str, values: dict[str, float]) -> list[dict]:
@@ -193,32 +200,58 @@ def colour_error(video: torch.Tensor, recon: torch.Tensor) -> float:
     return float((recon.mean((2, 3, 4)) - video.mean((2, 3, 4))).pow(2).mean())
 
 
+def retention_rows(keys: dict, table: pd.DataFrame, column: str) -> list[dict]:
+    """Long rows ``<head>_accuracy`` (``is_proxy`` for IS (proxy)) per benchmark from a retention table's
+    ``column`` (``recon_accuracy`` for a row, ``real_accuracy`` for the real-clips reference)."""
+    rows = []
+    for r in table.itertuples():
+        metric = "is_proxy" if r.head == "is_proxy" else f"{r.head}_accuracy"
+        rows += long_rows(keys, r.benchmark, {metric: getattr(r, column)})
+    return rows
+
+
 @torch.no_grad()
-def evaluate(reconstruct_fn, clips: dict[str, torch.Tensor], keys: dict) -> list[dict]:
-    """PSNR and clip-colour error per benchmark of ``reconstruct_fn(video) -> (recon, ids or None)``, and the
-    codebook perplexity over all clips for quantised rows."""
-    rows, all_ids = [], []
-    for name, video in clips.items():
+def evaluate(reconstruct_fn, clips: dict[str, LabelledClips], keys: dict,
+             evaluator: metrics.ProxyEvaluator | None = None) -> list[dict]:
+    """PSNR and clip-colour error per benchmark of ``reconstruct_fn(video) -> (recon, ids or None)``, the
+    codebook perplexity over all clips for quantised rows, and with an ``evaluator`` the accuracy of each of its
+    heads (and IS (proxy) on shapes) on the reconstructions (issue 26: retention, read against the reference row
+    "reference: real clips")."""
+    rows, all_ids, recons = [], [], {}
+    for name, item in clips.items():
+        video = item.video
         recon, ids = reconstruct_fn(video)
-        recon = recon.clamp(0, 1)
+        recon = recons[name] = recon.clamp(0, 1).to(video.device)
         rows += long_rows(keys, name, {"psnr": metrics.psnr(video, recon), "colour_error": colour_error(video, recon)})
         if ids is not None:
             all_ids.append(ids)
+    if evaluator is not None:
+        rows += retention_rows(keys, retention(evaluator, clips, recons=recons), "recon_accuracy")
     if all_ids:
         ids = torch.cat(all_ids)
         rows += long_rows(keys, "all", {"perplexity": codebook_usage(ids, int(ids.max()) + 1)["perplexity"]})
     return rows
 
 
-def references(p: Profile, clips: dict[str, torch.Tensor], block: tuple[int, int, int]) -> list[dict]:
-    """The three trivial reconstructions on the same clips (step 0 rows named "reference: ...")."""
+def references(p: Profile, clips: dict[str, LabelledClips], block: tuple[int, int, int],
+               evaluator: metrics.ProxyEvaluator | None = None) -> list[dict]:
+    """The three trivial reconstructions on the same clips (step 0 rows named "reference: ..."); with an
+    ``evaluator``, their retention too and the real clips' accuracies (row "reference: real clips")."""
     train = torch.cat([tokenizer_batch(p.tokenizer, i, p.data.num_frames, p.data.resolution, 0) for i in range(8)])
-    rows = []
-    for name, video in clips.items():
-        for ref, recon in reference_reconstructions(video, train.mean((0, 2, 3, 4)), block).items():
+    rows, by_ref = [], {}
+    for name, item in clips.items():
+        for ref, recon in reference_reconstructions(item.video, train.mean((0, 2, 3, 4)), block).items():
             keys = {"row": f"reference: {ref}", "stage": "reference", "seed": 0, "train_steps": 0, "step": 0}
-            rows += long_rows(keys, name, {"psnr": metrics.psnr(video, recon),
-                                           "colour_error": colour_error(video, recon)})
+            rows += long_rows(keys, name, {"psnr": metrics.psnr(item.video, recon),
+                                           "colour_error": colour_error(item.video, recon)})
+            by_ref.setdefault(ref, {})[name] = recon
+    if evaluator is not None:
+        for ref, recons in by_ref.items():
+            keys = {"row": f"reference: {ref}", "stage": "reference", "seed": 0, "train_steps": 0, "step": 0}
+            table = retention(evaluator, clips, recons=recons)
+            rows += retention_rows(keys, table, "recon_accuracy")
+        keys = {"row": "reference: real clips", "stage": "reference", "seed": 0, "train_steps": 0, "step": 0}
+        rows += retention_rows(keys, table, "real_accuracy")
     return rows
 
 
@@ -228,8 +261,10 @@ def continuous_reconstruction(tokenizer: nn.Module, video: torch.Tensor) -> torc
 
 
 def train_row(p: Profile, stage: str, cfg: TokenizerConfig, seed: int, steps: int, every: int,
-              clips: dict[str, torch.Tensor], label: str) -> list[dict]:
-    """Train one row for ``steps`` steps and evaluate it every ``every`` steps."""
+              clips: dict[str, LabelledClips], label: str, evaluator: metrics.ProxyEvaluator | None = None
+              ) -> list[dict]:
+    """Train one row for ``steps`` steps and evaluate it every ``every`` steps (with ``evaluator``: retention
+    too)."""
     cfg = replace(cfg, steps=steps)
     dev = p.device
     deterministic()
@@ -282,12 +317,12 @@ def train_row(p: Profile, stage: str, cfg: TokenizerConfig, seed: int, steps: in
         return reconstruct_fn
 
     rows, t0 = [], time.perf_counter()
-    for step in tqdm(range(steps), desc=label, mininterval=10):
+    for step in progress(range(steps), desc=label, mininterval=10):
         real = tokenizer_batch(cfg, step, p.data.num_frames, p.data.resolution, seed).to(dev)
         logs = train_step(real, step)
         if (step + 1) % every == 0 or step + 1 == steps:
             keys = {"row": label, "stage": stage, "seed": seed, "train_steps": steps, "step": step + 1}
-            evaluated_rows = evaluate(reconstruct_with(evaluation_model()), clips, keys)
+            evaluated_rows = evaluate(reconstruct_with(evaluation_model()), clips, keys, evaluator)
             rows += evaluated_rows + long_rows(keys, "all", {
                 "train_loss": logs["loss"], "s_per_step": (time.perf_counter() - t0) / (step + 1)})
             tqdm.write(f"{label} seed {seed} step {step + 1}: " + ", ".join(
@@ -296,18 +331,22 @@ def train_row(p: Profile, stage: str, cfg: TokenizerConfig, seed: int, steps: in
 
 
 def run(p: Profile, rows: list[str], seeds: list[int], steps: int, every: int, clips_per_benchmark: int = 24,
-        ) -> pd.DataFrame:
-    """Train and evaluate ``rows`` x ``seeds``; merge them into the profile's CSV (other rows kept); return it."""
+        with_retention: bool = True) -> pd.DataFrame:
+    """Train and evaluate ``rows`` x ``seeds``; merge them into the profile's CSV (other rows kept); return it.
+
+    ``with_retention``: every evaluation also reports the proxy evaluator's accuracies on the reconstructions (the
+    profile's evaluator, trained or loaded from the cache; issue 26)."""
     unknown = [r for r in rows if r not in ROWS]
     if unknown:
         raise ValueError(f"unknown learning-curve row(s) {unknown}; rows are: {list(ROWS)}")
     clips = held_out(p, clips_per_benchmark)
-    new = references(p, clips, build_tokenizer(p.tokenizer, p.data).compression)
+    evaluator = metrics.get_evaluator(p) if with_retention else None
+    new = references(p, clips, build_tokenizer(p.tokenizer, p.data).compression, evaluator)
     for name in rows:
         stage, overrides = ROWS[name]
         for seed in seeds:
             new += train_row(p, stage, replace(paper_design(p.tokenizer), **overrides), seed, steps, every, clips,
-                             name)
+                             name, evaluator)
     table = pd.DataFrame(new)
     table["run_commit"] = git_commit()  # rows of earlier runs keep theirs
     path = results_dir(p.name) / f"{TABLE}.csv"

@@ -17,6 +17,7 @@ from torch import nn
 
 from magvit import data as video_data
 from magvit.config import DataConfig, TokenizerConfig, TransformerConfig
+from magvit.data.procedural import GENERATOR_VERSION
 from magvit.generative.commit import CONDITION_MODES, LOSS_MODES, MASK_COUNTS, corrupt, gamma, loss_terms, prefix_tokens
 from magvit.generative.decoding import DecodeResult, ar_decode, commit_decode, maskgit_decode
 from magvit.generative.tasks import (
@@ -45,6 +46,7 @@ class GenerativeConfig:
     losses: str = "mask+recons+refine"  # Tab. 5 switch: "mask" | "mask+recons" | "mask+recons+refine"
     cond_frames: int = 1  # condition frames of FP / FI (1 for BAIR-like pushbot, 5 for K600-like scenes)
     tokenizer_seed: int = 0
+    data_version: str = GENERATOR_VERSION  # the stand-ins it was trained on (issue 26 redrew shapes and scenes)
 
     def __post_init__(self) -> None:
         if not self.tasks:

@@ -27,11 +27,13 @@ from torch import nn
 from magvit import data
 from magvit.config import DataConfig, EvaluatorConfig, Profile
 from magvit.data.probe import with_differences
+from magvit.data.procedural import GENERATOR_VERSION
 from magvit.data.video import check_video
 from magvit.infra.artifacts import ArtifactStore
 from magvit.infra.checks import check_seed
 from magvit.infra.train import compound_lr, fit, set_lr
 from magvit.metrics.frechet import FVDResult, fvd
+from magvit.metrics.image import gaussian_window
 
 NUM_SPEEDS, NUM_DIRECTIONS = 3, 4
 # the network's identity in the artifact key: bump it whenever ProxyNet changes, so the cached weights of an
@@ -47,6 +49,7 @@ class ProxyKey:
     num_frames: int
     resolution: int
     architecture: str = ARCHITECTURE
+    data_version: str = GENERATOR_VERSION  # the clips it was trained on (issue 26 redrew shapes and scenes)
 
 
 def _conv(c_in: int, c_out: int, dilation: tuple[int, int, int] = (1, 1, 1)) -> list[nn.Module]:
@@ -108,6 +111,47 @@ class ProxyNet(nn.Module):
         return {name: head(h) for name, head in self.heads.items()}
 
 
+def blur(video: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Spatial Gaussian blur per frame (sigma in pixels), reflect padding."""
+    if sigma <= 0:
+        return video
+    radius = max(1, int(3 * sigma + 0.5))
+    g = gaussian_window(2 * radius + 1, sigma).float()
+    b, c, t, h, w = video.shape
+    x = video.permute(0, 2, 1, 3, 4).reshape(b * t * c, 1, h, w)
+    x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="reflect"), g.view(1, 1, 1, -1))
+    x = F.conv2d(F.pad(x, (0, 0, radius, radius), mode="reflect"), g.view(1, 1, -1, 1))
+    return x.reshape(b, t, c, h, w).permute(0, 2, 1, 3, 4)
+
+
+# the block means of issue 26's dissection (t, h, w): what a token grid of that compression keeps at best
+DEGRADE_BLOCKS = ((4, 4, 4), (2, 4, 4), (1, 4, 4), (4, 2, 2), (2, 2, 2), (4, 1, 1))
+
+
+def degrade(video: torch.Tensor, fraction: float, generator: torch.Generator) -> torch.Tensor:
+    """A copy of ``video`` [B, 3, T, H, W] whose first ``round(fraction * B)`` clips are degraded, each one way drawn
+    at random: a block mean over one of ``DEGRADE_BLOCKS`` (trilinear back to full size), a spatial Gaussian blur
+    (sigma 0.5-1.5 px), or Gaussian noise (std up to 0.05). Labels stay valid: the motion is kept at the token grid's
+    scale. Used to train the evaluator (``EvaluatorConfig.augment``)."""
+    if not 0 <= fraction <= 1:
+        raise ValueError(f"augment must be a share in [0, 1], got {fraction}")
+    out = video.clone()
+    n = round(fraction * video.shape[0])
+    for i in range(n):
+        kind = int(torch.randint(3, (1,), generator=generator))
+        clip = video[i:i + 1]
+        if kind == 0:
+            block = DEGRADE_BLOCKS[int(torch.randint(len(DEGRADE_BLOCKS), (1,), generator=generator))]
+            out[i:i + 1] = F.interpolate(F.avg_pool3d(clip, block), size=clip.shape[2:], mode="trilinear",
+                                         align_corners=False)
+        elif kind == 1:
+            out[i:i + 1] = blur(clip, 0.5 + float(torch.rand(1, generator=generator)))
+        else:
+            std = 0.05 * float(torch.rand(1, generator=generator))
+            out[i:i + 1] = (clip + std * torch.randn(clip.shape, generator=generator)).clamp(0, 1)
+    return out
+
+
 def proxy_loss(logits: dict[str, torch.Tensor], labels: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Cross-entropy per head; -1 labels (not applicable) are ignored."""
     return {name: F.cross_entropy(out, labels[name].to(out.device), ignore_index=-1)
@@ -154,6 +198,12 @@ def get_evaluator(profile: Profile, seed: int = 0, store: ArtifactStore | None =
 
     def step_fn(step: int) -> dict[str, float]:
         video, labels = draw(step)  # drawn ahead by profile.speed.workers processes (0: here)
+        if cfg.augment > 0:  # the batch is ordered by benchmark: degrade a random subset of every benchmark's share
+            # seeded per step, so that a run resumed from a checkpoint degrades the same clips as one that never stopped
+            augment_generator = torch.Generator().manual_seed(seed * 1_000_003 + step)
+            order = torch.randperm(video.shape[0], generator=augment_generator)
+            video, labels = video[order], {k: v[order] for k, v in labels.items()}
+            video = degrade(video, cfg.augment, augment_generator)
         set_lr(opt, compound_lr(step, cfg.lr, max(1, cfg.steps // 20), cfg.steps))
         losses = proxy_loss(net(video.to(profile.device)), labels)
         total = sum(losses.values())
@@ -176,11 +226,12 @@ def heldout_accuracy(evaluator: ProxyEvaluator, cfg: DataConfig, num_clips: int,
         for head, k in (("benchmark", 3), ("label", data.num_classes("shapes")), ("speed", NUM_SPEEDS),
                         ("direction", NUM_DIRECTIONS)):
             target = labels[head].numpy()
-            if (target < 0).all():
+            valid = target >= 0  # -1: not applicable to this clip (e.g. the direction of a shapes clip that stays)
+            if not valid.any():
                 continue
             pred = evaluator.predict(video, head)
-            rows.append({"benchmark": name, "head": head, "accuracy": float((pred == target).mean()),
-                         "chance": 1 / k, "clips": num_clips})
+            rows.append({"benchmark": name, "head": head, "accuracy": float((pred == target)[valid].mean()),
+                         "chance": 1 / k, "clips": int(valid.sum())})
     return pd.DataFrame(rows)
 
 

@@ -17,9 +17,8 @@ from magvit import data
 from magvit.data.video import check_video
 from magvit.infra.progress import progress
 from magvit.metrics.frechet import fvd
-from magvit.metrics.image import gaussian_window
 from magvit.metrics.inception import inception_score
-from magvit.metrics.proxy import ProxyEvaluator
+from magvit.metrics.proxy import ProxyEvaluator, blur
 
 CORRUPTIONS = ("noise", "blur", "freeze", "shuffle", "class_swap")
 # Held-out accuracy per head of the evaluator before issue 14 ("motion-v1": the data probe's trunk, time pooled
@@ -34,19 +33,6 @@ BEFORE_ISSUE_14 = {
 }
 BEFORE_ISSUE_14_REAL_IS = 1.72
 LEVELS = (0.0, 0.25, 0.5, 0.75, 1.0)
-
-
-def blur(video: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Spatial Gaussian blur per frame (sigma in pixels), reflect padding."""
-    if sigma <= 0:
-        return video
-    radius = max(1, int(3 * sigma + 0.5))
-    g = gaussian_window(2 * radius + 1, sigma).float()
-    b, c, t, h, w = video.shape
-    x = video.permute(0, 2, 1, 3, 4).reshape(b * t * c, 1, h, w)
-    x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="reflect"), g.view(1, 1, 1, -1))
-    x = F.conv2d(F.pad(x, (0, 0, radius, radius), mode="reflect"), g.view(1, 1, -1, 1))
-    return x.reshape(b, t, c, h, w).permute(0, 2, 1, 3, 4)
 
 
 def perturb(video: torch.Tensor, kind: str, level: float, seed: int = 0,

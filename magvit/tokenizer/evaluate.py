@@ -1,5 +1,6 @@
 """How well a tokenizer reconstructs held-out clips: FVD (proxy) with its bootstrap interval, IS (proxy), PSNR; the
-trivial reference reconstructions to read them against, and codebook usage.
+trivial reference reconstructions to read them against, codebook usage, and *retention* (issue 26): how much of what
+the proxy evaluator reads in real clips (the shapes class, speed, direction) it still reads in their reconstructions.
 
 Shared by the shared tokenizer's evaluation (notebook 03) and Table 7 (``magvit.experiments.table7``, notebook 10);
 the paper judges tokenizers by reconstruction FVD and IS (Tab. 7).
@@ -7,13 +8,18 @@ the paper judges tokenizers by reconstruction FVD and IS (Tab. 7).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from magvit import data
+from magvit.config import DataConfig
 from magvit.metrics import ProxyEvaluator, fvd, inception_score, psnr
+from magvit.metrics.proxy import NUM_DIRECTIONS, NUM_SPEEDS
 from magvit.tokenizer.model import VQTokenizer
 
 
@@ -78,3 +84,106 @@ def reconstruction_quality(tokenizer: VQTokenizer, evaluator: ProxyEvaluator, he
     return {"fvd_proxy": result.value, "fvd_low": result.low, "fvd_high": result.high, "is_proxy": is_mean,
             "is_std": is_std, "is_proxy_real": held_out.is_real, "num_clips": result.n_real,
             "psnr": psnr(held_out.video, recon)}
+
+
+# ---------------------------------------------------------------------------------------------
+# retention (issue 26): the generative tables judge clips decoded from tokens with the proxy evaluator, so the
+# tokens must keep what it reads. PSNR does not say that (a tokenizer at 21.8 dB kept 0.12 of a 0.71 class accuracy).
+
+# the evaluator's heads a tokenizer must keep, with their class counts (the benchmark head is not a property of a
+# clip's content that a tokenizer could lose)
+RETENTION_HEADS = {"label": len(data.SHAPES_CLASSES), "speed": NUM_SPEEDS, "direction": NUM_DIRECTIONS}
+RETENTION_COLUMNS = ["benchmark", "head", "real_accuracy", "recon_accuracy", "chance", "clips"]
+# issue 26's gate: (benchmark, head) -> the fraction of the real clips' value the reconstructions must keep
+RETENTION_GATE = {("shapes", "label"): 0.8, ("pushbot", "direction"): 0.8, ("shapes", "is_proxy"): 0.7}
+
+
+@dataclass(frozen=True)
+class LabelledClips:
+    """Held-out clips of one benchmark [N, 3, T, H, W] in [0, 1] and their labels (-1: not applicable)."""
+
+    video: torch.Tensor
+    labels: dict[str, torch.Tensor]
+
+
+def labelled_clips(cfg: DataConfig, num_clips: int, split: str = "test", seed: int = 0,
+                   benchmarks: tuple[str, ...] = data.BENCHMARKS) -> dict[str, LabelledClips]:
+    """The first ``num_clips`` clips of ``split`` of each benchmark, with their labels."""
+    if num_clips < 2:
+        raise ValueError(f"retention needs at least 2 clips per benchmark (IS of one clip is 1), got {num_clips}")
+    out = {}
+    for name in benchmarks:
+        video, labels = data.get_batch(data.load(name, split, cfg.num_frames, cfg.resolution, seed), range(num_clips))
+        out[name] = LabelledClips(video, labels)
+    return out
+
+
+def retention(evaluator: ProxyEvaluator, clips: dict[str, LabelledClips],
+              reconstruct_fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
+              recons: dict[str, torch.Tensor] | None = None, is_splits: int = 4) -> pd.DataFrame:
+    """The evaluator's accuracy of every head that applies, on the real clips and on their reconstructions.
+
+    ``reconstruct_fn(video) -> video`` (e.g. ``lambda v: reconstruct(tokenizer, v)``), or ``recons`` per benchmark
+    when the caller already made them. One row per (benchmark, head) with labels (clips labelled -1 are left out of
+    that head), columns ``RETENTION_COLUMNS``; plus, for ``shapes``, a row ``head = "is_proxy"`` whose value
+    columns hold IS (proxy) of the real clips and of the reconstructions (``is_splits`` splits, as the tables split
+    generated clips) and whose ``chance`` is 1 (the IS of a posterior that ignores its input).
+    """
+    if (reconstruct_fn is None) == (recons is None):
+        raise ValueError("retention needs exactly one of reconstruct_fn and recons")
+    rows = []
+    for name, item in clips.items():
+        recon = reconstruct_fn(item.video) if recons is None else recons[name]
+        if recon.shape != item.video.shape:
+            raise ValueError(f"{name}: reconstructions have shape {tuple(recon.shape)}, the clips "
+                             f"{tuple(item.video.shape)}")
+        for head, k in RETENTION_HEADS.items():
+            target = item.labels[head].numpy()
+            valid = target >= 0
+            if not valid.any():
+                continue
+            real = evaluator.predict(item.video, head)[valid] == target[valid]
+            fake = evaluator.predict(recon, head)[valid] == target[valid]
+            rows.append({"benchmark": name, "head": head, "real_accuracy": float(real.mean()),
+                         "recon_accuracy": float(fake.mean()), "chance": 1 / k, "clips": int(valid.sum())})
+        if name == "shapes":
+            splits = min(is_splits, len(item.video))
+            rows.append({"benchmark": name, "head": "is_proxy",
+                         "real_accuracy": inception_score(evaluator.class_probs(item.video), splits)[0],
+                         "recon_accuracy": inception_score(evaluator.class_probs(recon), splits)[0],
+                         "chance": 1.0, "clips": len(item.video)})
+    return pd.DataFrame(rows, columns=RETENTION_COLUMNS)
+
+
+def tokenizer_retention(tokenizer: VQTokenizer, evaluator: ProxyEvaluator, clips: dict[str, LabelledClips],
+                        is_splits: int = 4) -> pd.DataFrame:
+    """:func:`retention` of ``tokenizer``'s reconstructions (encode -> decode)."""
+    return retention(evaluator, clips, lambda v: reconstruct(tokenizer, v), is_splits=is_splits)
+
+
+def retention_bar(table: pd.DataFrame, gate: dict[tuple[str, str], float] | None = None) -> pd.DataFrame:
+    """Issue 26's gate on a :func:`retention` table: per gated (benchmark, head), the reconstructions' value as a
+    fraction of the real clips' (``ratio``) against the ``required`` fraction (``RETENTION_GATE``)."""
+    gate = RETENTION_GATE if gate is None else gate
+    indexed = table.set_index(["benchmark", "head"])
+    missing = [k for k in gate if k not in indexed.index]
+    if missing:
+        raise ValueError(f"retention table lacks the gated rows {missing}")
+    rows = []
+    for (bench, head), required in gate.items():
+        real, recon = float(indexed.loc[(bench, head), "real_accuracy"]), float(indexed.loc[(bench, head),
+                                                                                             "recon_accuracy"])
+        ratio = recon / real if real > 0 else float("nan")
+        rows.append({"criterion": "retention", "benchmark": bench, "head": head, "real": real, "reconstruction": recon,
+                     "ratio": ratio, "required": required, "meets_bar": bool(ratio >= required)})
+    return pd.DataFrame(rows)
+
+
+def retention_text(bar: pd.DataFrame) -> str:
+    """A computed sentence on :func:`retention_bar`."""
+    parts = [f"{r.benchmark} {'IS (proxy)' if r.head == 'is_proxy' else r.head} {r.reconstruction:.3f} of "
+             f"{r.real:.3f} ({r.ratio:.0%}, bar {r.required:.0%})" for r in bar.itertuples()]
+    met = bar.meets_bar
+    head = ("**The tokenizer keeps what the evaluator reads (gate met)**" if met.all() else
+            f"**The tokenizer misses the retention gate on {len(bar) - int(met.sum())} of {len(bar)} criteria**")
+    return f"{head}: " + "; ".join(parts) + "."

@@ -30,6 +30,7 @@ from torch import nn
 
 from magvit import data
 from magvit.config import Profile
+from magvit.data.procedural import GENERATOR_VERSION
 from magvit.infra.artifacts import ArtifactStore
 from magvit.infra.checks import check_seed
 from magvit.infra.train import compound_lr, fit, set_lr
@@ -87,6 +88,7 @@ class FrameNetKey:
     batch_clips: int = 3
     frames_per_clip: int = 16
     lr: float = 2e-3
+    data_version: str = GENERATOR_VERSION  # the stand-ins it was trained on (issue 26 redrew shapes and scenes)
 
 
 def get_frame_net(profile: Profile, seed: int = 0, store: ArtifactStore | None = None) -> FrameNet:

@@ -24,6 +24,7 @@ from torch import nn
 
 from magvit import data
 from magvit.config import Profile, TokenizerConfig
+from magvit.data.procedural import GENERATOR_VERSION
 from magvit.infra.artifacts import ArtifactStore
 from magvit.infra.checks import check_seed
 from magvit.infra.distributed import ChunkedKey, run_chunks, sync_gradients
@@ -41,6 +42,7 @@ class TokenizerKey:
     tokenizer: TokenizerConfig
     num_frames: int
     resolution: int
+    data_version: str = GENERATOR_VERSION  # the stand-ins it was trained on (issue 26 redrew shapes and scenes)
 
 
 def r1_penalty(discriminator: nn.Module, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

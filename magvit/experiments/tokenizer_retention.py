@@ -1,0 +1,172 @@
+"""Issue 26's dissection of the shared tokenizer by *retention*: one change at a time from the profile's recipe, and
+what each does to the proxy evaluator's reading of the reconstructions (not only to PSNR).
+
+Every change trains the tokenizer's own training step (``magvit.tokenizer.train.setup_training``, EMA weights, BN
+recalibrated as ``get_tokenizer`` does: the ``full`` stage of ``magvit.experiments.learning_curves``) on the
+profile's tokenizer batches, then reconstructs val clips of each benchmark: PSNR, the evaluator's accuracy on real
+clips and on reconstructions for the shapes class and the direction, IS (proxy) of both on shapes, their ratios
+(issue 26's gate: >= 0.8 on the shapes class and pushbot direction, >= 0.7 on IS (proxy)) and the training seconds.
+Run by ``benchmarks/tokenizer_retention_dissection.py`` (minutes per change: not part of a notebook); notebook 03
+shows the CSV it writes.
+"""
+
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from magvit import metrics
+from magvit.config import Profile
+from magvit.experiments import learning_curves
+from magvit.infra import results
+from magvit.infra.artifacts import git_commit
+from magvit.infra.paths import results_dir
+from magvit.tokenizer.evaluate import retention
+
+TABLE = "diagnostics/tokenizer_retention_dissection"
+
+# change -> TokenizerConfig overrides of the profile's tokenizer (one change at a time)
+CHANGES: dict[str, dict] = {
+    "recipe": {},
+    "2x temporal compression (8x8x8 tokens)": {"temporal_downsample": (True, False)},
+    "64-dim codes": {"embedding_dim": 64},
+    "256 codes": {"codebook_size": 256},
+    "perceptual term 0.1": {"perceptual_weight": 0.1},
+    "GAN from half-way": {"adversarial_start": 0.5},
+}
+
+
+def dissect(p: Profile, changes: list[str], seeds: list[int], steps: int, clips_per_benchmark: int) -> pd.DataFrame:
+    """Train every (change, seed) for ``steps`` steps; one row per (change, seed, benchmark)."""
+    unknown = [c for c in changes if c not in CHANGES]
+    if unknown:
+        raise ValueError(f"unknown change(s) {unknown}; changes are: {list(CHANGES)}")
+    clips = learning_curves.held_out(p, clips_per_benchmark)
+    evaluator = metrics.get_evaluator(p)
+    real = retention(evaluator, clips, lambda v: v).set_index(["benchmark", "head"])["real_accuracy"]
+    rows = []
+    for change in changes:
+        for seed in seeds:
+            cfg = replace(p.tokenizer, **CHANGES[change])
+            t0 = time.perf_counter()
+            long = pd.DataFrame(learning_curves.train_row(p, "full", cfg, seed, steps, steps, clips, change,
+                                                          evaluator))
+            seconds = time.perf_counter() - t0
+            value = long.set_index(["benchmark", "metric"])["value"]
+            for bench in clips:
+                row = {"change": change, "seed": seed, "steps": steps, "evaluator_augment": p.evaluator.augment,
+                       "benchmark": bench, "psnr": value[(bench, "psnr")]}
+                for head, metric, name in (("label", "label_accuracy", "class"),
+                                           ("direction", "direction_accuracy", "direction"),
+                                           ("is_proxy", "is_proxy", "is")):
+                    if (bench, metric) in value.index:
+                        row[f"real_{name}"] = real[(bench, head)]
+                        row[f"recon_{name}"] = value[(bench, metric)]
+                        row[f"{name}_ratio"] = (value[(bench, metric)] / real[(bench, head)]
+                                                if real[(bench, head)] > 0 else float("nan"))
+                row["seconds"] = seconds
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+REFERENCES_TABLE = "diagnostics/tokenizer_retention_references"
+# the ideal codes of the dissection: each supervoxel's mean colour at these (t, h, w) compressions (trilinear back to
+# full size), what a token grid of that shape keeps at best without a learned decoder
+REFERENCE_BLOCKS = ((4, 4, 4), (4, 1, 1), (2, 4, 4), (1, 4, 4), (2, 2, 2))
+
+
+def block_mean(video: torch.Tensor, block: tuple[int, int, int]) -> torch.Tensor:
+    """Each ``block`` = (t, h, w) supervoxel's mean colour, trilinear back to the clip's size."""
+    return F.interpolate(F.avg_pool3d(video, block), size=video.shape[2:], mode="trilinear", align_corners=False)
+
+
+def references(p: Profile, clips_per_benchmark: int, seed: int = 0) -> pd.DataFrame:
+    """Retention of ideal codes (``REFERENCE_BLOCKS``), of each clip's mean colour and of a 1-pixel blur on val
+    clips, read by the profile's evaluator: long rows (reference, benchmark, head, real, recon, ratio, psnr)."""
+    clips = learning_curves.held_out(p, clips_per_benchmark, seed)
+    evaluator = metrics.get_evaluator(p)
+    candidates = {f"block mean {t}x{h}x{w}": (lambda v, b=(t, h, w): block_mean(v, b)) for t, h, w in REFERENCE_BLOCKS}
+    candidates["clip mean colour"] = lambda v: v.mean((2, 3, 4), keepdim=True).expand_as(v).clone()
+    candidates["blur 1 px"] = lambda v: metrics.proxy.blur(v, 1.0)
+    rows = []
+    for name, fn in candidates.items():
+        recons = {bench: fn(item.video) for bench, item in clips.items()}
+        table = retention(evaluator, clips, recons=recons)
+        for r in table.itertuples():
+            rows.append({"reference": name, "benchmark": r.benchmark, "head": r.head, "real": r.real_accuracy,
+                         "recon": r.recon_accuracy, "ratio": r.recon_accuracy / r.real_accuracy if r.real_accuracy
+                         else float("nan"), "psnr": metrics.psnr(clips[r.benchmark].video, recons[r.benchmark]),
+                         "clips": r.clips, "evaluator_augment": p.evaluator.augment})
+    table = pd.DataFrame(rows).assign(run_commit=git_commit())
+    results.write_table(results.blank_missing(table, ["ratio"]), REFERENCES_TABLE, profile=p.name, seeds=seed,
+                        device=p.device)
+    return table
+
+
+def merge(p: Profile, new: pd.DataFrame) -> pd.DataFrame:
+    """``new`` merged into the profile's CSV: the (change, seed, steps, evaluator) it has replace the old ones."""
+    new = new.assign(run_commit=git_commit())
+    path = results_dir(p.name) / f"{TABLE}.csv"
+    if path.exists():
+        old = pd.read_csv(path)
+        old = old[[c for c in old.columns if c not in results.PROVENANCE]]
+        # the evaluator that read the row: a row of the clean-clips evaluator (augment 0, or blank in rows written
+        # before the column existed, at the commit in run_commit) is kept beside the same change read by another
+        key = ["change", "seed", "steps", "evaluator_augment"]
+        if "evaluator_augment" not in old:
+            old = old.assign(evaluator_augment=float("nan"))
+        done = set(new[key].itertuples(index=False, name=None))
+        old = old[[k not in done for k in old[key].itertuples(index=False, name=None)]]
+        new = pd.concat([old, new], ignore_index=True)
+    measured = [c for c in new.columns if c.startswith(("real_", "recon_")) or c.endswith("_ratio")
+                or c == "evaluator_augment"]
+    results.write_table(results.blank_missing(new, measured), TABLE, profile=p.name, seeds=sorted(set(new["seed"])),
+                        device=p.device)
+    return new
+
+
+def read(profile: str) -> pd.DataFrame | None:
+    """The dissection table of ``profile``, or None where the benchmark script has not run at it."""
+    path = results_dir(profile) / f"{TABLE}.csv"
+    if not path.exists():
+        return None
+    table = pd.read_csv(path)
+    return table[[c for c in table.columns if c not in results.PROVENANCE]]
+
+
+def read_references(profile: str) -> pd.DataFrame | None:
+    """The ideal-code references of ``profile`` (``references``) as reference x (benchmark, head) ratios, or None
+    where the benchmark script has not written them."""
+    path = results_dir(profile) / f"{REFERENCES_TABLE}.csv"
+    if not path.exists():
+        return None
+    table = pd.read_csv(path)
+    return table.pivot_table(index="reference", columns=["benchmark", "head"], values="ratio", sort=False)
+
+
+def summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per (change, steps): PSNR per benchmark and the gated ratios (shapes class, pushbot direction, shapes IS),
+    mean over seeds, with the seed count and the training minutes; a change read by the evaluator trained on clean
+    clips only (before ``EvaluatorConfig.augment``) is named so."""
+    augment = pd.to_numeric(table.get("evaluator_augment", pd.Series(0.0, index=table.index)), errors="coerce")
+    clean = augment.fillna(0.0).to_numpy() <= 0  # rows read by the evaluator trained on clean clips only
+    table = table.assign(change=table.change.where(~clean, table.change + " [evaluator on clean clips]"))
+    wide = table.pivot_table(index=["change", "steps", "seed"], columns="benchmark",
+                             values=["psnr", "class_ratio", "direction_ratio", "is_ratio", "seconds"], dropna=False)
+
+    def column(value: str, bench: str) -> pd.Series:  # NaN where no row measured it (e.g. a real accuracy of 0)
+        return wide[(value, bench)] if (value, bench) in wide.columns else pd.Series(float("nan"), index=wide.index)
+
+    out = pd.DataFrame({
+        "psnr shapes": column("psnr", "shapes"), "psnr pushbot": column("psnr", "pushbot"),
+        "psnr scenes": column("psnr", "scenes"), "shapes class ratio": column("class_ratio", "shapes"),
+        "pushbot direction ratio": column("direction_ratio", "pushbot"),
+        "shapes IS ratio": column("is_ratio", "shapes"), "minutes": column("seconds", "shapes") / 60})
+    out = out[out.notna().any(axis=1)]  # the pivot's (change, steps, seed) combinations that never ran
+    grouped = out.groupby(level=["change", "steps"], sort=False)
+    return grouped.mean().assign(seeds=grouped.size())
