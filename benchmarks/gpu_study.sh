@@ -49,7 +49,7 @@ torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_availa
 left() { echo $(( budget - ($(date +%s) - start) )); }
 
 echo "== the $profile study, --parallel $parallel ($(left) s left)"
-timeout $(( $(left) - ${RESERVE_S:-60} )) "$py" -m magvit.study --profile "$profile" --parallel "$parallel"
+timeout $(( $(left) - ${RESERVE_S:-60} )) "$py" -m magvit.study --profile "$profile" --parallel "$parallel" --keep-going
 status=$?
 echo "== study exit $status after $(( $(date +%s) - start )) s"
 

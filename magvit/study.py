@@ -248,22 +248,31 @@ def run_notebook(notebook: Path, profile: str, seed: int, out_dir: Path, status:
 
 
 def run_study(profile: str, seed: int = 0, only: list[str] | None = None,
-              notebooks_dir: Path = NOTEBOOKS_DIR, stream: TextIO | None = None, parallel: int = 0) -> list[Path]:
+              notebooks_dir: Path = NOTEBOOKS_DIR, stream: TextIO | None = None, parallel: int = 0,
+              keep_going: bool = False) -> list[Path]:
     """Run the notebooks (all, or ``only``) in order; ``parallel`` > 1: by ``PHASES``, each phase's notebooks as up
-    to that many concurrent processes."""
+    to that many concurrent processes. ``keep_going``: a failed notebook does not stop the others (a lent GPU's one
+    call: every notebook that can run does); ``NotebookFailed`` names every failure at the end."""
     profiles.get(profile)  # fail early on an unknown profile
     notebooks = find_notebooks(only, notebooks_dir)
     if parallel < 0:
         raise ValueError(f"parallel must be >= 0 (0 or 1: one notebook at a time), got {parallel}")
     if parallel > 1:
-        outputs = []
+        outputs, failures = [], []
         for first, last in PHASES:
             phase = [nb for nb in notebooks if first <= int(nb.name[:2]) <= last]
-            if len(phase) > 1:
-                outputs += run_concurrently(profile, seed, phase, parallel, notebooks_dir, stream)
-            elif phase:
-                outputs += run_study(profile, seed, [phase[0].name[:2]], notebooks_dir, stream)
+            try:
+                if len(phase) > 1:
+                    outputs += run_concurrently(profile, seed, phase, parallel, notebooks_dir, stream, keep_going)
+                elif phase:
+                    outputs += run_study(profile, seed, [phase[0].name[:2]], notebooks_dir, stream)
+            except NotebookFailed as err:
+                if not keep_going:
+                    raise
+                failures.append(str(err))
         write_claims(results_dir(profile))
+        if failures:
+            raise NotebookFailed("; ".join(failures))
         return outputs
     out_dir = results_dir(profile) / "notebooks"
     log_path = results_dir(profile) / "study_log.csv"
@@ -271,13 +280,18 @@ def run_study(profile: str, seed: int = 0, only: list[str] | None = None,
     if not _jupyter("zmq").has("curve"):  # no keys to hand out: the kernel warns over TCP; say once why it is harmless
         status.finish("note: this libzmq has no CurveZMQ, so each kernel warns that it runs over TCP without "
                       "encryption; it listens on 127.0.0.1 only")
-    outputs = []
+    outputs, failures = [], []
     for i, notebook in enumerate(notebooks, 1):
         started, commit, t0 = utc_now(), git_commit(), time.perf_counter()  # the code the notebook starts from
         status.notebook_start(i, notebook, count_code_cells(notebook))
         state = "ok"
         try:
             outputs.append(run_notebook(notebook, profile, seed, out_dir, status))
+        except NotebookFailed as err:
+            state = "failed"
+            if not keep_going:
+                raise
+            failures.append(str(err))
         except BaseException:
             state = "failed"
             raise
@@ -288,16 +302,19 @@ def run_study(profile: str, seed: int = 0, only: list[str] | None = None,
             status.finish(f"[{i}/{len(notebooks)}] {notebook.name} {state} in {wall / 60:.1f} min "
                           f"-> {_shown(out_dir / notebook.name)}")
     write_claims(results_dir(profile))
+    if failures:
+        raise NotebookFailed("; ".join(failures))
     return outputs
 
 
 def run_concurrently(profile: str, seed: int, notebooks: list[Path], parallel: int,
-                     notebooks_dir: Path = NOTEBOOKS_DIR, stream: TextIO | None = None) -> list[Path]:
+                     notebooks_dir: Path = NOTEBOOKS_DIR, stream: TextIO | None = None,
+                     keep_going: bool = False) -> list[Path]:
     """Run ``notebooks`` as up to ``parallel`` child studies (``python -m magvit.study --only NN``), longest first.
 
     Each child appends its own row to ``study_log.csv`` (under the log's lock) and writes its status lines to
-    ``notebooks/NN_name.log``. A failure stops new starts; the running ones finish, then ``NotebookFailed`` names
-    every failed notebook and its log."""
+    ``notebooks/NN_name.log``. A failure stops new starts (``keep_going``: it does not); the running ones finish,
+    then ``NotebookFailed`` names every failed notebook and its log."""
     stream = stream or sys.stderr
     out_dir = results_dir(profile) / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -308,7 +325,7 @@ def run_concurrently(profile: str, seed: int, notebooks: list[Path], parallel: i
     done: list[Path] = []
     env = {**os.environ, "MAGVIT_PROFILE": profile}
     while queue or running:
-        while queue and not failed and len(running) < parallel:
+        while queue and (keep_going or not failed) and len(running) < parallel:
             nb = queue.pop(0)
             log = open(out_dir / f"{nb.stem}.log", "w")  # noqa: SIM115 (closed when the child ends)
             cmd = [sys.executable, "-m", "magvit.study", "--profile", profile, "--seed", str(seed),
@@ -366,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notebooks-dir", type=Path, default=NOTEBOOKS_DIR)
     parser.add_argument("--parallel", type=int, default=0, metavar="N",
                         help="run the notebooks in phases (00 | 01-03 | 04-10 | 11 | 12), each as up to N processes")
+    parser.add_argument("--keep-going", action="store_true",
+                        help="run every notebook even when one fails (exit 1 at the end, naming each failure)")
     args = parser.parse_args(argv)
     profile = profiles.resolve_name(args.profile)
     try:
@@ -373,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
         where = results_dir(profile)
         print(f"study on profile {profile!r}, seed {args.seed}: results -> {_shown(where)}"
               + (" ($MAGVIT_RESULTS)" if os.environ.get("MAGVIT_RESULTS") else ""), file=sys.stderr)
-        outputs = run_study(profile, args.seed, args.only, args.notebooks_dir, parallel=args.parallel)
+        outputs = run_study(profile, args.seed, args.only, args.notebooks_dir, parallel=args.parallel,
+                            keep_going=args.keep_going)
     except (NotebookFailed, ValueError, FileNotFoundError) as err:
         print(f"study failed: {err}", file=sys.stderr)
         return 1

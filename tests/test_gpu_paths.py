@@ -131,6 +131,26 @@ def test_parallel_runner_runs_00_03_then_04_11_concurrently_then_12(tmp_path, mo
     assert (tmp_path / "results" / "notebooks" / "05_d.log").exists()
 
 
+def test_keep_going_runs_every_phase_past_a_failure_and_names_it(tmp_path, monkeypatch, capsys):
+    """A lent GPU's one call (benchmarks/gpu_study.sh): a notebook that fails does not stop the later phases."""
+    nbformat = pytest.importorskip("nbformat")
+    from magvit import study
+
+    monkeypatch.setenv("MAGVIT_RESULTS", str(tmp_path / "results"))
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    for name, body in (("01_a", "raise RuntimeError('boom')"), ("02_b", "x = 1"), ("05_c", "x = 2"), ("12_d", "x = 3")):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell("profile = None\nseed = 0", metadata={"tags": ["parameters"]}),
+                    nbformat.v4.new_code_cell(body)]
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, nbs / f"{name}.ipynb")
+    assert study.main(["--profile", "smoke", "--parallel", "2", "--keep-going", "--notebooks-dir", str(nbs)]) == 1
+    assert "01_a.ipynb" in capsys.readouterr().err
+    log = pd.read_csv(tmp_path / "results" / "study_log.csv").set_index("notebook")["status"]
+    assert log.to_dict() == {"01_a.ipynb": "failed", "02_b.ipynb": "ok", "05_c.ipynb": "ok", "12_d.ipynb": "ok"}
+
+
 def test_two_processes_asking_for_one_token_set_build_it_once(tmp_path):
     """Two notebooks of a parallel run training on the same clips: one tokenises, the other waits and loads."""
     script = (
