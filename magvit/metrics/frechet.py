@@ -10,10 +10,11 @@ features for "FVD (proxy)" (``magvit.metrics.proxy``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from magvit.metrics.estimate import Estimate
+from magvit.metrics.estimate import DistanceResult
 
 
 def check_features(feats: np.ndarray, name: str = "features") -> np.ndarray:
@@ -75,21 +76,10 @@ def frechet_distance(feats_a: np.ndarray, feats_b: np.ndarray) -> float:
 
 
 @dataclass(frozen=True)
-class FVDResult:
+class FVDResult(DistanceResult):
     """An FVD with its bootstrap percentile interval and the sample counts behind it."""
 
-    value: float
-    low: float
-    high: float
-    n_real: int
-    n_fake: int
-    num_bootstrap: int
-
-    def estimate(self) -> Estimate:
-        return Estimate(self.value, self.low, self.high)
-
-    def __str__(self) -> str:
-        return f"{self.value:.2f} [{self.low:.2f}, {self.high:.2f}] (n={self.n_real}/{self.n_fake})"
+    number_format: ClassVar[str] = ".2f"
 
 
 def fvd(real_feats: np.ndarray, fake_feats: np.ndarray, num_bootstrap: int = 200, seed: int = 0,

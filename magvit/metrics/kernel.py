@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from magvit.metrics.estimate import Estimate
+from magvit.metrics.estimate import DistanceResult
 from magvit.metrics.frechet import check_features
 
 FVD_MIN_CLIPS_PER_FEATURE = 10  # below this many clips per feature dimension, FVD's bias is judged too large
@@ -58,21 +58,8 @@ def weighted_mmd2(k_xx: np.ndarray, k_yy: np.ndarray, k_xy: np.ndarray, cx: np.n
 
 
 @dataclass(frozen=True)
-class KVDResult:
+class KVDResult(DistanceResult):
     """A KVD with its bootstrap percentile interval and the sample counts behind it."""
-
-    value: float
-    low: float
-    high: float
-    n_real: int
-    n_fake: int
-    num_bootstrap: int
-
-    def estimate(self) -> Estimate:
-        return Estimate(self.value, self.low, self.high)
-
-    def __str__(self) -> str:
-        return f"{self.value:.4g} [{self.low:.4g}, {self.high:.4g}] (n={self.n_real}/{self.n_fake})"
 
 
 def kvd(real_feats: np.ndarray, fake_feats: np.ndarray, num_bootstrap: int = 200, seed: int = 0,
