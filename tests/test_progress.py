@@ -149,3 +149,15 @@ def test_a_smoke_notebook_through_the_runner_leaves_one_final_line_per_run(tmp_p
     assert lines and all(n == total for n, total in states), lines
     assert any(s.startswith("transformer ") for s in lines) and any(s.startswith("sampling ") for s in lines)
     assert not any("\r" in o.get("text", "") for c in out.cells for o in c.get("outputs", []))
+
+
+def test_a_bar_state_left_behind_by_a_warning_is_dropped():
+    """GPU run: a warning on stderr between a bar's first state and its redraws left ``step 0/1000`` on its own line."""
+    outputs = [nbformat.from_dict({"output_type": "stream", "name": "stderr", "text": "evaluator: step 0/9 [00:00<?]"}),
+               nbformat.from_dict({"output_type": "stream", "name": "stderr", "text": "UserWarning: not deterministic\n"}),
+               nbformat.from_dict({"output_type": "stream", "name": "stderr",
+                                   "text": "\revaluator: step 5/9 [00:01<00:01]\revaluator: step 9/9 [00:02<00:00]\n"}),
+               nbformat.from_dict({"output_type": "stream", "name": "stdout", "text": "sampling: 1/2 [00:01<00:01]\n"})]
+    texts = [o["text"] for o in executed_nb.clean_outputs(outputs)]
+    assert texts == ["UserWarning: not deterministic\n", "evaluator: step 9/9 [00:02<00:00]\n",
+                     "sampling: 1/2 [00:01<00:01]\n"]  # a bar never drawn again keeps its last state

@@ -63,7 +63,33 @@ def clean_outputs(outputs: list[dict]) -> list[dict]:
             open_line[name] = len(kept) - 1
         else:
             open_line.pop(name, None)
+    kept = drop_stale_states(kept)
     return [nbformat.from_dict(o) for o in kept if not (o.get("output_type") == "stream" and not o["text"])]
+
+
+# a bar's state: its description, then "n/total [" (the default format and fit's "step n/total [")
+BAR_STATE = re.compile(r"^(?P<desc>.*?)(?P<n>\d+)/(?P<total>\d+) \[\d")
+
+
+def drop_stale_states(outputs: list[dict]) -> list[dict]:
+    """Remove a bar's unfinished state (n < total) when the same bar (its description, on the same stream) draws
+    again later in the cell: a line printed between two redraws (a warning on stderr) leaves the earlier state on a
+    line of its own, which a terminal's next redraw would not have overwritten either. A run that stopped keeps its
+    last state."""
+    seen: dict[str, set[str]] = {}  # stream name -> descriptions of the bars drawn after this point
+    for output in reversed(outputs):
+        if output.get("output_type") != "stream":
+            continue
+        later = seen.setdefault(output["name"], set())
+        lines = output["text"].split("\n")
+        for i in range(len(lines) - 1, -1, -1):
+            if not (m := BAR_STATE.search(lines[i])):
+                continue
+            if int(m["n"]) < int(m["total"]) and m["desc"] in later:
+                del lines[i]
+            later.add(m["desc"])
+        output["text"] = "\n".join(lines)
+    return outputs
 
 
 def count_progress_lines(nb: nbformat.NotebookNode) -> int:
