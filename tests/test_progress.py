@@ -153,8 +153,10 @@ def test_a_smoke_notebook_through_the_runner_leaves_one_final_line_per_run(tmp_p
 
 def test_a_bar_state_left_behind_by_a_warning_is_dropped():
     """GPU run: a warning on stderr between a bar's first state and its redraws left ``step 0/1000`` on its own line."""
-    outputs = [nbformat.from_dict({"output_type": "stream", "name": "stderr", "text": "evaluator: step 0/9 [00:00<?]"}),
-               nbformat.from_dict({"output_type": "stream", "name": "stderr", "text": "UserWarning: not deterministic\n"}),
+    def stream(name: str, text: str) -> nbformat.NotebookNode:
+        return nbformat.from_dict({"output_type": "stream", "name": name, "text": text})
+
+    outputs = [stream("stderr", "evaluator: step 0/9 [00:00<?]"), stream("stderr", "UserWarning: not deterministic\n"),
                nbformat.from_dict({"output_type": "stream", "name": "stderr",
                                    "text": "\revaluator: step 5/9 [00:01<00:01]\revaluator: step 9/9 [00:02<00:00]\n"}),
                nbformat.from_dict({"output_type": "stream", "name": "stdout", "text": "sampling: 1/2 [00:01<00:01]\n"})]
