@@ -64,6 +64,25 @@ def test_does_not_resolve_when_the_difference_is_inside_its_interval(tmp_path):
     assert rp.resolves(tmp_path, "pushbot") is False
 
 
+def test_a_wiggle_inside_the_noise_does_not_contradict_but_a_significant_reversal_does(tmp_path):
+    # the gpu run's pushbot: 452 -> 368 -> 382, the 1/2 row better than the full one inside its paired interval
+    rows = hand_rows("pushbot", "FP", (452, 368, 382), diff_low=60.0)
+    rows[1] |= {"fvd_diff_low": -30.0, "fvd_diff_high": 5.0}
+    write_csv(tmp_path, rows)
+    assert rp.resolves(tmp_path, "pushbot") is True
+    rows[1] |= {"fvd_diff_high": -2.0}  # the 1/2 budget beats the full one beyond its interval
+    write_csv(tmp_path, rows)
+    assert rp.resolves(tmp_path, "pushbot") is False
+    assert "a smaller budget beats the full one" in rp.statement(tmp_path, "pushbot")
+    # the same for the class accuracy on CG: a dip at 1/2 inside the noise is no contradiction
+    rows = hand_rows("shapes", "CG", (699, 461, 426), (0.082, 0.074, 0.180), diff_low=230.0, acc_diff_high=-0.06)
+    write_csv(tmp_path, rows)
+    assert rp.resolves(tmp_path, "shapes") is True
+    rows[1] |= {"accuracy_diff_low": 0.01}  # the 1/2 model recognised better than the full one, beyond the noise
+    write_csv(tmp_path, rows)
+    assert rp.resolves(tmp_path, "shapes") is False
+
+
 def test_accuracy_must_rise_on_cg_even_when_fvd_resolves(tmp_path):
     write_csv(tmp_path, hand_rows("shapes", "CG", (300, 250, 200), (0.30, 0.20, 0.25), diff_low=60.0,
                                   acc_diff_high=0.1))
