@@ -132,6 +132,21 @@ def test_bad_fractions_are_refused():
     assert rp.check_fractions((1, 0.125, 0.5)) == (0.125, 0.5, 1.0)
 
 
+def test_the_cg_reference_is_table1s_b_where_table1_trains_longer():
+    """At gpu Table 1's MAGVIT-B-CG (4x the steps) is the reference's full-budget model, one cached artifact; at cpu
+    the reference is the profile's B (Table 1's model is its 1/2 budget)."""
+    from magvit import profiles
+    from magvit.experiments.table1 import scaled_steps, size_config
+
+    gpu, cpu = profiles.get("gpu", device="cpu"), profiles.get("cpu", device="cpu")
+    assert gpu.tables.table1_train_fraction > 1
+    table1_b = size_config(gpu, "B", gpu.tables.table1_train_fraction)
+    assert rp.reference_config(gpu, "CG") == table1_b == scaled_steps(rp.reference_config(gpu, "CG"), 1.0)
+    assert rp.reference_config(gpu, "FP") is gpu.transformer
+    assert rp.reference_config(cpu, "CG") is cpu.transformer and rp.reference_config(cpu, "FP") is cpu.transformer
+    assert scaled_steps(rp.reference_config(cpu, "CG"), 0.5) == size_config(cpu, "B", cpu.tables.table1_train_fraction)
+
+
 def test_measure_write_and_figure_at_smoke(smoke_untrained, tmp_path, monkeypatch):
     from matplotlib.figure import Figure
 
