@@ -65,7 +65,8 @@ def test_does_not_resolve_when_the_difference_is_inside_its_interval(tmp_path):
 
 
 def test_a_wiggle_inside_the_noise_does_not_contradict_but_a_significant_reversal_does(tmp_path):
-    # the gpu run's pushbot: 452 -> 368 -> 382, the 1/2 row better than the full one inside its paired interval
+    # FVD 452 -> 368 -> 382 with the 1/2 row better than the full one inside its paired interval (hand-made; on the
+    # gpu run's pushbot rows the paired interval was -14.0 [-21.0, -5.7]: a reversal, not resolved)
     rows = hand_rows("pushbot", "FP", (452, 368, 382), diff_low=60.0)
     rows[1] |= {"fvd_diff_low": -30.0, "fvd_diff_high": 5.0}
     write_csv(tmp_path, rows)

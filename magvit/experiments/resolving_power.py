@@ -295,8 +295,9 @@ def resolves(folder: str | Path, benchmark: str) -> bool | None:
 
     - FVD (proxy) improves with the budget: no smaller budget beats the full one beyond the paired interval of
       FVD(f) - FVD(1) (its upper bound is not below 0). A wiggle between neighbouring budgets inside the noise does
-      not contradict the instrument (the gpu run's pushbot FVD was 368 at 1/2 and 382 at 1 with overlapping
-      intervals); a significant reversal does. Without the paired columns: the point estimates fall at every step;
+      not contradict the instrument; a significant reversal does (the gpu run's pushbot FP: 368 at 1/2 against 382
+      at 1, a paired difference of -14.0 [-21.0, -5.7], although the rows' own intervals overlap).
+      Without the paired columns: the point estimates fall at every step;
     - the smallest-vs-largest FVD difference exceeds its interval: the paired bootstrap's lower bound of
       FVD(1/8) - FVD(1) is above 0 (without the paired columns: the two rows' own intervals do not overlap);
     - on a class-conditional task (``class_accuracy`` filled), likewise for the class accuracy of the generated
