@@ -53,8 +53,8 @@ class TokenizerConfig:
     # losses (paper Sec. 3.1; official videogvt/train_lib/losses.py)
     # The paper's per-frame perceptual loss needs pretrained weights (VGG/ResNet-50) that cannot be
     # downloaded here. perceptual_network = "frame_net" uses a small frame network trained on the
-    # stand-in data (magvit.tokenizer.perceptual); a path to a TorchScript module plugs in real weights. The cpu
-    # profile keeps the term off (0) for budget; smoke/gpu/paper use the code's 0.1.
+    # stand-in data (magvit.tokenizer.perceptual); a path to a TorchScript module plugs in real weights. The
+    # smoke, cpu and paper profiles use the code's 0.1 (at cpu it keeps the class in the reconstructions, issue 26).
     perceptual_weight: float = 0.0
     perceptual_network: str = "frame_net"
     perceptual_steps: int = 150  # training steps of the frame network stand-in

@@ -84,6 +84,20 @@ def test_a_wiggle_inside_the_noise_does_not_contradict_but_a_significant_reversa
     assert rp.resolves(tmp_path, "shapes") is False
 
 
+def test_the_rule_judges_the_distance_the_verdicts_use(tmp_path):
+    # FVD (proxy) resolves 1/8 vs 1 but KVD, which the verdicts judge at this clip count, does not: not resolved
+    rows = hand_rows("pushbot", "FP", (300, 250, 200), diff_low=60.0)
+    for r in rows:
+        r |= {"verdict_distance": "kvd", "verdict_diff": r["fvd_diff"] / 1000, "verdict_diff_low": -0.01,
+              "verdict_diff_high": r["fvd_diff"] / 1000 + 0.01}
+    write_csv(tmp_path, rows)
+    assert rp.resolves(tmp_path, "pushbot") is False
+    assert "in KVD, the distance the verdicts use" in rp.statement(tmp_path, "pushbot")
+    rows[0] |= {"verdict_diff_low": 0.02}
+    write_csv(tmp_path, rows)
+    assert rp.resolves(tmp_path, "pushbot") is True
+
+
 def test_accuracy_must_rise_on_cg_even_when_fvd_resolves(tmp_path):
     write_csv(tmp_path, hand_rows("shapes", "CG", (300, 250, 200), (0.30, 0.20, 0.25), diff_low=60.0,
                                   acc_diff_high=0.1))
@@ -119,8 +133,16 @@ def test_paired_bootstrap_sees_a_shift_and_nothing_between_equal_sets():
     out = rp.paired_bootstrap(real, far, near, right & (rng.random(200) < 0.2), right, num_bootstrap=50)
     assert out["fvd_diff"] > 0 and out["fvd_diff_low"] > 0
     assert out["accuracy_diff"] < 0 and out["accuracy_diff_high"] < 0
+    assert out["verdict_distance"] == "fvd"  # 200 clips of 4 features: FVD, as the verdicts choose
+    assert (out["verdict_diff"], out["verdict_diff_low"]) == (out["fvd_diff"], out["fvd_diff_low"])
     same = rp.paired_bootstrap(real, near, near, num_bootstrap=20)
-    assert same == {"fvd_diff": 0.0, "fvd_diff_low": 0.0, "fvd_diff_high": 0.0}
+    assert same == {"fvd_diff": 0.0, "fvd_diff_low": 0.0, "fvd_diff_high": 0.0, "verdict_distance": "fvd",
+                    "verdict_diff": 0.0, "verdict_diff_low": 0.0, "verdict_diff_high": 0.0}
+    # few clips per feature (every cpu row): the verdicts judge KVD, so the resolving power does too
+    wide = rng.normal(size=(64, 32))
+    out = rp.paired_bootstrap(wide, wide + 1.0, wide + rng.normal(scale=0.1, size=wide.shape), num_bootstrap=50)
+    assert out["verdict_distance"] == "kvd" and out["verdict_diff"] != out["fvd_diff"]
+    assert out["verdict_diff_low"] > 0 and out["fvd_diff_low"] > 0
     with pytest.raises(ValueError, match="as many clips"):
         rp.paired_bootstrap(real, near[:10], near)
 
