@@ -1,26 +1,31 @@
-"""Predicted wall time of the `gpu` study per notebook on one H100 / H200 (issue 27): PREDICTIONS, not measurements.
+"""Predicted wall time of the `gpu` study per notebook on one H200 (issue 27): PREDICTIONS, not measurements.
 
     PYTHONPATH=$PWD python benchmarks/predict_gpu_times.py [--parallel 4]
 
-Writes ``results/gpu/predicted_times.csv`` (notebook, predicted_seconds, basis, and the parts behind each number) and
-prints it. What each notebook does at `gpu` is the plan its setup cell prints (the `cpu` run's executed notebooks in
-``results/notebooks/`` show the same plans: the `gpu` profile keeps the `cpu` profile's cuts, see
-``magvit.profiles.gpu``), with each model counted once, in the notebook that starts first under ``--parallel``
-(``magvit.study.LONGEST_FIRST``). The rates:
+Writes ``results/gpu/predicted_times.csv`` (notebook, predicted_seconds, the parts behind each number and where each
+rate comes from) and prints it. Each notebook is a list of parts: what it trains, generates and scores at the `gpu`
+profile, each model counted once, in the notebook that trains it under ``--parallel`` (the others load it from the
+cache), with its seconds on an otherwise idle GPU and its GPU-busy share. A part that needs a model another notebook
+of its phase trains waits for it: notebook 02's resolving power waits for the shared tokenizer, which notebook 03
+trains first (its learning curves are read from the committed CSV), and 03's retention waits for 02's evaluator.
 
-- the GPU's and its host's, from the H100 session in ``results/gpu/h100_session/``: ``device.csv`` (the launch
-  interval of back-to-back kernels, H100 host) and ``gpu_profile_steps.csv`` (the bf16 transformer's achieved
-  TFLOP/s, the old `gpu` tokenizer's step);
-- issue 27's H200 measurements with the `cpu` profile's code: the `cpu` tokenizer's 900 steps in ~20 s, the proxy
-  evaluator's 400 steps in 12.5 s, 57,000 clips at 32 x 32 drawn in 12 s by 15 worker processes;
-- the cost model (``magvit.experiments.cost_model``): FLOPs of a training step and of each decoder; the operators a
-  training step dispatches, counted here on the CPU (the step is launch-bound on a GPU: host time = kernels x the
-  launch interval, metadata-only operators at a quarter of it);
-- Figure 5's decoders timed on the H100 (``results/gpu/h100_session/figure5_generation.csv``).
+The rates, and where each comes from (the ``basis`` column names them per part):
 
-Constants that are assumptions (no measurement exists) are named ``ASSUMED_*`` and say so in the ``basis`` column.
-Each phase of ``magvit.study.PHASES`` is a greedy schedule of its notebooks' predicted times on ``--parallel`` slots,
-each stretched by the GPU's contention (the sum of the running notebooks' GPU-busy shares, when above 1).
+- MEASURED on the H200 of 2026-12-04 (commit 3c5eb9c, ``results/gpu/``; ``H200_*`` constants): the executed
+  notebooks' cell times (kernel start, notebook 01's cells, notebook 02's evaluator, validation and resolving power,
+  notebook 03's learning curves), the tokenizer's 3000 steps alone (the retention call), the B transformer's training
+  step on the token-id path (``diagnostics/bench_transformer_paths.csv``, 127.9 steps/s in bf16) and inside a notebook
+  (57 steps/s in notebook 02, with the deterministic algorithms' fills of every new tensor, off since);
+- MEASURED on the H100 of 2026-11-27 (``results/gpu/h100_session/``): Figure 5's decoders, the bf16 transformer's
+  achieved TFLOP/s (the GPU part of a training step), the launch interval and bandwidth (sampling);
+- the cost model (``magvit.experiments.cost_model``): FLOPs and operator counts, to scale B's measured step to L's, the
+  measured tokenizer step to Table 7's widths, and the measured sampling of COMMIT to the other decoders;
+- ``ASSUMED_*`` constants: no measurement exists; the ``basis`` column says so where one is used.
+
+Each phase of ``magvit.study.PHASES`` is simulated on ``--parallel`` slots, notebooks started in the runner's order
+(``magvit.study.LONGEST_FIRST``); while several run, the GPU share of each one's current part is stretched by the sum
+of their GPU-busy shares where it exceeds 1 (:func:`schedule`). The last row repeats the total with the transformer at
+the rate measured inside notebook 02 (deterministic fills on), the pessimistic case.
 """
 
 from __future__ import annotations
@@ -28,15 +33,18 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
 from magvit import profiles
-from magvit.config import DataConfig, Profile, TokenizerConfig
-from magvit.experiments import cost_model
+from magvit.config import DataConfig, Profile, TokenizerConfig, TransformerConfig
+from magvit.experiments import cost_model, learning_curves
+from magvit.experiments.resolving_power import FRACTIONS, reference_config
+from magvit.experiments.table1 import size_config
 from magvit.generative.model import GenerativeConfig, MaskedVideoModel, build_transformer
 from magvit.generative.tasks import MT8, MT10
 from magvit.generative.token_set import TokenSet
@@ -46,31 +54,74 @@ from magvit.infra.paths import committed_results_dir
 from magvit.study import LONGEST_FIRST, PHASES
 from magvit.tokenizer.model import build_tokenizer
 
-ASSUMED_NOTEBOOK_START_S = 10.0  # a fresh kernel: python, torch, matplotlib, magvit imports, CUDA context
+# MEASURED on the H200 (2026-12-04, commit 3c5eb9c; results/gpu/notebooks/*.ipynb cell times, study_log.csv)
+H200 = "H200 2026-12-04"
+H200_KERNEL_START_S = 4.0  # a notebook's wall minus the sum of its cells: 3.1-5.3 s for 00-03
+H200_IMPORT_CELL_S = 4.0  # the first code cell (imports, the profile): 3.7-4.2 s in 00-03
+H200_00_WALL_S = 8.8  # notebook 00 whole (study_log.csv)
+H200_01_CELLS_S = 34.5  # notebook 01's cells up to the real-format loaders (it failed there: no imageio-ffmpeg)
+H200_TOKENIZER_STEPS_PER_S = 30.0  # the gpu tokenizer (batch 24, clips by 8 workers) alone: 3000 steps in 102 s
+H200_EVALUATOR_S_PER_STEP = 0.051  # 1000 steps of batch 64 in 51 s alone (45.5 s cell in 02 beside 01 and 03)
+H200_02_CHECKS_S = 3.5 + 2.4 + 24.6 + 1.2 + 8.1  # 02: held-out accuracy, real IS, validation curves + plot, floor
+H200_RP_ROW_S = 2.6  # 02's resolving power: one 512-clip row sampled and scored, floors included (194.5 s cell less
+# the tokenizer's 120 s and the six transformers' 59 s, over 6 rows)
+H200_CURVES_S_PER_ROW_STEP = 149.5 / (15 * 100)  # 03's learning curves: 15 rows x 100 steps in 149.5 s
+H200_TOKEN_SET_S = 3.6  # 02: the first step of the first model per benchmark (8192 clips tokenised, one task)
+H200_TOKEN_SET_CLIPS = 8192
+H200_B_NOTEBOOK_STEPS_PER_S = 57.0  # 02: pushbot FP 500 steps in 8.8 s, 1000 in 18 s, alone on the GPU, with the
+# deterministic algorithms' fill of every new tensor (394 fills a step beside 272 kernels, counted on the CPU)
+CPU_TOKENIZER_H200 = (900, 20.0)  # issue 27: the cpu tokenizer's steps and seconds on an H200 (clips on the thread)
+CLIPS_15_WORKERS = (57_000, 12.0, 15)  # issue 27, H200: clips at 32 x 32, seconds, worker processes
+CPU_EVALUATOR_H200 = (400, 12.5)  # issue 27: the cpu evaluator's steps (batch 32) and seconds on an H200
+# MEASURED on the 2-core CPU of the study (where they run): one evaluation's FVD and KVD bootstraps (100 draws) and
+# grouped FVD, 0.08 s at 128 clips and 0.12 s at 512 (64 features)
+EVAL_BOOTSTRAP_S = 0.15
+
+ASSUMED_FIT_OVERHEAD = 1.15  # a training step in fit() (logging, checkpoints) over the benchmark's bare step
 ASSUMED_FIGURE_S = 0.5  # one rendered figure (counted in the cpu run's executed notebook)
-ASSUMED_EVAL_FIXED_S = 1.0  # one evaluation's FVD bootstrap and bookkeeping (CPU)
-ASSUMED_PROBE_STEP_S = 0.01  # notebook 01's probe CNN step on the GPU
 ASSUMED_METADATA_SHARE = 0.25  # host cost of a metadata-only operator relative to a launched kernel
 ASSUMED_CONV_SHARE = 0.5  # the tokenizer's fp32 3D convolutions reach half the measured fp32 matmul rate
-CLIPS_15_WORKERS = (57_000, 12.0, 15)  # issue 27, H200: clips at 32 x 32, seconds, worker processes
-CPU_TOKENIZER_H200 = (900, 20.0)  # issue 27: the cpu tokenizer's steps and seconds on an H200 (clips on the thread)
-CPU_EVALUATOR_H200 = (400, 12.5)  # issue 27: the cpu evaluator's steps (batch 32) and seconds on an H200
+ASSUMED_MIN_GPU_SHARE = 0.3  # a training loop's share of the GPU at least (several processes time-slice it)
+ASSUMED_03_AFTER_TOKENIZER_S = 25.0  # 03: reconstructions, quality, references, retention (3 x 256 clips)
+ASSUMED_04_S = 5.0  # 04: its figures of the MT8 model another notebook trains
+ASSUMED_12_S = 5.0  # 12: tables, claims, one figure
+ASSUMED_EVAL_SHARE = 0.4  # sampling, decoding and the evaluator's features on the GPU; drawing the real clips and
+# the bootstraps on the host
+EVALUATOR_SHARE = 0.2  # measured: 02's evaluator ran no slower beside 03's learning curves, which the GPU bounds
+TOKENIZER_SHARE = 1.0  # measured: two tokenizers training at once ran at half the rate each (16 vs 30 steps/s)
 
 
-def device_rates(folder) -> dict[str, float]:
-    device = pd.read_csv(folder / "device.csv").iloc[0]
-    steps = pd.read_csv(folder / "gpu_profile_steps.csv")
+@dataclass(frozen=True)
+class Part:
+    what: str
+    seconds: float
+    share: float  # GPU-busy share while it runs
+    waits: str | None = None  # a model another notebook trains (its part's ``makes``)
+    makes: str | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    seconds: float
+    share: float
+    basis: str
+
+
+def device_rates(folder: Path) -> dict:
+    device = pd.read_csv(folder / "h100_session" / "device.csv").iloc[0]
+    steps = pd.read_csv(folder / "h100_session" / "gpu_profile_steps.csv")
     bf16 = steps[steps["what"].str.startswith("transformer B") & (steps["precision"] == "bfloat16")].iloc[0]
-    tok = steps[steps["what"].str.startswith("tokenizer (as trained")].iloc[0]
-    return {"device": device["device_name"], "launch_s": device["launch_interval_us"] * 1e-6,
+    bench = pd.read_csv(folder / "diagnostics" / "bench_transformer_paths.csv")
+    fast = bench[bench["path"].str.startswith("token ids") & bench["bf16"] & bench["fused_adamw"]].iloc[0]
+    return {"h100": device["device_name"], "launch_s": device["launch_interval_us"] * 1e-6,
             "transformer_tflops": bf16["achieved_tflops"], "fp32_tflops": device["matmul_fp32_gflops"] / 1e3,
-            "bandwidth": device["copy_bandwidth_gbs"] * 1e9,
-            "old_tokenizer_step_s": tok["s_per_step"], "old_tokenizer_batch": int(tok["batch"])}
+            "bandwidth": device["copy_bandwidth_gbs"] * 1e9, "b_bench_steps_per_s": float(fast["steps_per_s"]),
+            "bench_batch": int(fast["batch"]), "bench_device": fast["device_name"]}
 
 
-def transformer_step(p: Profile, size: str, rates: dict, tokens: int = 256) -> tuple[float, float, str]:
-    """(seconds per step, GPU-busy share, basis) of one token-set training step of the B or L transformer."""
-    cfg = p.transformer if size == "B" else p.tables.large
+def step_ops(p: Profile, cfg: TransformerConfig) -> tuple[float, float]:
+    """(operators a token-set training step dispatches, kernels + metadata weighted; FLOPs at the profile's batch),
+    counted on the CPU at batch 2 (the operator count does not depend on the batch)."""
     gcfg = GenerativeConfig(transformer=replace(cfg, batch_size=2), tokenizer=p.tokenizer, data=p.data,
                             dataset="pushbot", tasks=("FP",))
     tok = build_tokenizer(p.tokenizer, p.data).eval()
@@ -83,13 +134,38 @@ def transformer_step(p: Profile, size: str, rates: dict, tokens: int = 256) -> t
     step = make_token_step_fn(model, opt, tset, bf16=p.speed.bf16)
     step(0)
     kernels, metadata = cost_model.count_ops(lambda: step(1))
-    host = (kernels + ASSUMED_METADATA_SHARE * metadata) * rates["launch_s"]
     flops = cost_model.transformer_train_step(cfg, cfg.batch_size, n, tok.codebook_size).flops
-    gpu = flops / (rates["transformer_tflops"] * 1e12)
-    basis = (f"{size} {cfg.num_layers}x{cfg.hidden} batch {cfg.batch_size}: max(host {kernels} kernels + "
-             f"{metadata} metadata ops x {rates['launch_s'] * 1e6:.1f} us = {host * 1e3:.2f} ms, GPU {flops / 1e12:.3f}"
-             f" TFLOP at {rates['transformer_tflops']:.0f} TFLOP/s = {gpu * 1e3:.2f} ms)")
-    return max(host, gpu), min(1.0, gpu / max(host, gpu)), basis
+    return kernels + ASSUMED_METADATA_SHARE * metadata, flops
+
+
+def transformer_steps(p: Profile, rates: dict, fills: bool = False) -> dict[str, Step]:
+    """Seconds per training step of B and L inside a notebook. B: the H200 benchmark's step (token ids, bf16, fused
+    AdamW) x ASSUMED_FIT_OVERHEAD, or with ``fills`` the rate measured inside notebook 02. Split into a GPU part
+    (FLOPs at the H100's achieved bf16 rate) and a host part (the rest); L = B's host part x the ratio of operators +
+    B's GPU part x the ratio of FLOPs (no overlap assumed)."""
+    if p.transformer.batch_size != rates["bench_batch"]:
+        raise ValueError(f"the H200 benchmark measured batch {rates['bench_batch']}; the profile's B trains at "
+                         f"{p.transformer.batch_size}: measure it there first")
+    ops_b, flops_b = step_ops(p, p.transformer)
+    ops_l, flops_l = step_ops(p, p.tables.large)
+    gpu_b = flops_b / (rates["transformer_tflops"] * 1e12)
+    if fills:
+        b = 1 / H200_B_NOTEBOOK_STEPS_PER_S
+        source = f"{H200_B_NOTEBOOK_STEPS_PER_S:.0f} steps/s measured in notebook 02 ({H200}, fills on)"
+    else:
+        b = ASSUMED_FIT_OVERHEAD / rates["b_bench_steps_per_s"]
+        source = (f"{rates['b_bench_steps_per_s']:.1f} steps/s measured ({H200}, bench_transformer_paths.csv) x "
+                  f"{ASSUMED_FIT_OVERHEAD} (fit(), assumed)")
+    host_b = b - gpu_b
+    host_l, gpu_l = host_b * ops_l / ops_b, gpu_b * flops_l / flops_b
+    out = {"B": Step(b, max(ASSUMED_MIN_GPU_SHARE, gpu_b / b),
+                     f"B {1e3 * b:.1f} ms a step: {source}; GPU part {1e3 * gpu_b:.1f} ms ({flops_b / 1e12:.3f} "
+                     f"TFLOP at {rates['transformer_tflops']:.0f} TFLOP/s, H100)")}
+    lsec = host_l + gpu_l
+    out["L"] = Step(lsec, max(ASSUMED_MIN_GPU_SHARE, gpu_l / lsec),
+                    f"L {1e3 * lsec:.1f} ms a step: B's host part x {ops_l / ops_b:.2f} operators + GPU part x "
+                    f"{flops_l / flops_b:.2f} FLOPs (cost model)")
+    return out
 
 
 def tokenizer_flops(cfg: TokenizerConfig, resolution: int, batch: int, frames: int = 16) -> float:
@@ -100,18 +176,19 @@ def tokenizer_flops(cfg: TokenizerConfig, resolution: int, batch: int, frames: i
             return cost_model.count(lambda: model.decoder(model.encoder(model.to_input(video)))).flops
 
 
-def tokenizer_step(cfg: TokenizerConfig, p: Profile, rates: dict) -> tuple[float, str]:
-    """Seconds per tokenizer step at the profile's clips: the old `gpu` tokenizer's measured step scaled by FLOPs,
-    at least the `cpu` tokenizer's measured H200 step less its clip drawing (the launch-bound floor)."""
-    old = profiles.PROFILES["gpu"]().tokenizer  # this profile's; the measured one was the old gpu profile's:
-    old = replace(old, filters=32, embedding_dim=64, num_res_blocks=2)
+def tokenizer_step(cfg: TokenizerConfig, p: Profile) -> Step:
+    """A step of a tokenizer of ``cfg``: the profile's tokenizer step measured on the H200 (GPU-bound: two at once
+    ran at half the rate each), scaled by FLOPs, at least the `cpu` tokenizer's H200 step less its clip drawing (the
+    launch-bound floor); its GPU-busy share is the FLOP-scaled step over the step."""
+    measured = 1 / H200_TOKENIZER_STEPS_PER_S
     ratio = (tokenizer_flops(cfg, p.data.resolution, cfg.batch_size)
-             / tokenizer_flops(old, 64, rates["old_tokenizer_batch"]))
-    scaled = rates["old_tokenizer_step_s"] * ratio
+             / tokenizer_flops(p.tokenizer, p.data.resolution, p.tokenizer.batch_size))
     steps, seconds = CPU_TOKENIZER_H200
     floor = seconds / steps - 9 * clip_inprocess_s()
-    return max(scaled, floor), (f"max(old gpu tokenizer {rates['old_tokenizer_step_s']:.3f} s x FLOP ratio "
-                                f"{ratio:.3f}, cpu tokenizer on the H200 {seconds / steps * 1e3:.1f} ms less clips)")
+    step = max(measured * ratio, floor)
+    return Step(step, max(ASSUMED_MIN_GPU_SHARE, TOKENIZER_SHARE * measured * ratio / step),
+                f"max(the gpu tokenizer's {1e3 * measured:.0f} ms ({H200}) x FLOP ratio {ratio:.2f}, the cpu "
+                f"tokenizer's {1e3 * floor:.0f} ms less clips)")
 
 
 def clip_worker_s() -> float:
@@ -124,18 +201,23 @@ def clip_inprocess_s() -> float:
     return 0.5 * seconds / (steps * 32)  # at most all of the evaluator's step; half of it assumed
 
 
-def generation_s(p: Profile, decoder: str, clips: int, rates: dict, size: str = "B") -> float:
-    """Sampling ``clips`` clips (batches of the eval batch) + decoding + features + drawing the real clips."""
+def sampling_s(p: Profile, decoder: str, clips: int, rates: dict, size: str = "B") -> float:
+    """Cost model: sampling ``clips`` clips in batches of the eval batch and decoding them (H100 rates)."""
     cfg = p.transformer if size == "B" else p.tables.large
     bs = p.eval.batch_size
-    hw = cost_model.Hardware("dev", rates["device"], rates["transformer_tflops"] * 1e12, rates["bandwidth"], 2,
+    hw = cost_model.Hardware("dev", rates["h100"], rates["transformer_tflops"] * 1e12, rates["bandwidth"], 2,
                              rates["launch_s"], "measured")
-    steps = cfg.decode_steps
-    passes = cost_model.decoder_passes(decoder, cfg, 256, bs, steps, cond_tokens=64 if decoder == "ar" else 0)
-    per_batch = cost_model.seconds(passes, hw)
+    passes = cost_model.decoder_passes(decoder, cfg, 256, bs, cfg.decode_steps,
+                                       cond_tokens=64 if decoder == "ar" else 0)
     dec, _ = cost_model.tokenizer_decode_pass(p.tokenizer, p.data.num_frames, p.data.resolution, bs)
-    per_batch += cost_model.seconds([dec], hw)
-    return math.ceil(clips / bs) * per_batch + clips * clip_inprocess_s() + ASSUMED_EVAL_FIXED_S
+    return math.ceil(clips / bs) * (cost_model.seconds(passes, hw) + cost_model.seconds([dec], hw))
+
+
+def evaluation_s(p: Profile, decoder: str, clips: int, rates: dict, size: str = "B") -> float:
+    """One evaluation of ``clips`` generated clips: notebook 02's measured 512-clip COMMIT row, its sampling swapped
+    for the cost model's of ``decoder``, the rest scaled by the clips."""
+    other = (H200_RP_ROW_S - EVAL_BOOTSTRAP_S - sampling_s(p, "commit", 512, rates)) / 512
+    return EVAL_BOOTSTRAP_S + clips * max(0.0, other) + sampling_s(p, decoder, clips, rates, size)
 
 
 def figures(notebook: str) -> int:
@@ -146,7 +228,7 @@ def figures(notebook: str) -> int:
     return sum("image/png" in o.get("data", {}) for c in cells for o in c.get("outputs", []))
 
 
-def figure5_s(p: Profile, folder) -> tuple[float, str]:
+def figure5_s(p: Profile, folder: Path) -> tuple[float, str]:
     table = pd.read_csv(folder / "figure5_generation.csv")
     t = table[(table.model == "MAGVIT-B") & (table.precision == "fp32") & table.resolution.isin(
         [r for r in p.figure5.resolutions if all((r, b) not in p.figure5.predict_only for b in p.figure5.batches)])]
@@ -156,103 +238,169 @@ def figure5_s(p: Profile, folder) -> tuple[float, str]:
     return seconds, f"H100 Fig. 5 timings (figure5_generation.csv) x {p.figure5.repeats} repeats x 1.5"
 
 
-def plan(p: Profile, rates: dict) -> dict[str, list[tuple[str, float, float]]]:
-    """notebook -> [(part, seconds, GPU-busy share)]."""
-    steps, t_steps = p.transformer.steps, p.transformer.steps
-    b_step, b_gpu, b_basis = transformer_step(p, "B", rates)
-    l_step, l_gpu, l_basis = transformer_step(p, "L", rates)
-    tok_s, tok_basis = tokenizer_step(p.tokenizer, p, rates)
-    curve_tok = tokenizer_step(replace(p.tokenizer, batch_size=p.tokenizer.batch_size), p, rates)[0]
-    t7 = replace(p.tokenizer, filters=p.tokenizer.filters // 2)  # Table 7's B widths (table7_configs: F / 2)
-    t7_s = tokenizer_step(t7, p, rates)[0]
-    t7_l = tokenizer_step(p.tokenizer, p, rates)[0]
+def missing_curve_rows(p: Profile) -> list[str]:
+    """Notebook 03's learning-curve rows its profile's committed CSV lacks (``learning_curves.load_or_run`` trains
+    only those)."""
+    path = committed_results_dir(p.name) / f"{learning_curves.TABLE}.csv"
+    have = set(pd.read_csv(path)["row"]) if path.exists() else set()
+    return [r for r in learning_curves.NOTEBOOK_ROWS if r not in have]
+
+
+def plan(p: Profile, rates: dict, steps: dict[str, Step]) -> dict[str, list[Part]]:
+    """notebook -> its parts."""
+    b, big = steps["B"], steps["L"]
+    tok_s = 1 / H200_TOKENIZER_STEPS_PER_S
+    t7 = tokenizer_step(replace(p.tokenizer, filters=p.tokenizer.filters // 2), p)  # table7_configs: F / 2
     workers = max(1, p.speed.workers)
-    draws = p.speed.train_clips * clip_worker_s() / workers
+    draw = p.speed.train_clips * clip_worker_s() / workers
     with torch.device("meta"):
         encoder = build_tokenizer(p.tokenizer, p.data)
         video = torch.zeros(1, 3, p.data.num_frames, p.data.resolution, p.data.resolution)
         with torch.no_grad():
             encode = cost_model.count(lambda: encoder.encoder(encoder.to_input(video))).flops  # per clip
     conv_rate = rates["fp32_tflops"] * 1e12 * ASSUMED_CONV_SHARE
+    scale = H200_TOKEN_SET_S / (H200_TOKEN_SET_CLIPS * (clip_worker_s() / workers + 2 * encode / conv_rate))
 
-    def token_sets(*task_counts: int) -> float:
-        """Drawing the clips (workers) and encoding V and each task's V~ (fp32 convolutions)."""
-        return sum(draws + p.speed.train_clips * (1 + t) * encode / conv_rate for t in task_counts)
+    def token_sets(what: str, *task_counts: int, waits: str | None = None) -> Part:
+        """Drawing the clips (workers) and encoding V and each task's V~, scaled to the measured 8192-clip set."""
+        seconds = sum(scale * (draw + p.speed.train_clips * (1 + t) * encode / conv_rate) for t in task_counts)
+        return Part(f"token sets ({p.speed.train_clips} clips): {what}", seconds, 0.5, waits)
 
+    def models(count: int, cfg: TransformerConfig, size: str = "B", what: str = "", waits: str | None = None
+               ) -> Part:
+        s = b if size == "B" else big
+        return Part(f"{count} transformer(s) {size} x {cfg.steps} steps{what}", count * cfg.steps * s.seconds, s.share,
+                    waits)
 
-    def models(count: int, size: str = "B", fraction: float = 1.0) -> tuple[str, float, float]:
-        s, g = (b_step, b_gpu) if size == "B" else (l_step, l_gpu)
-        return (f"{count} transformer(s) {size} x {int(t_steps * fraction)} steps", count * int(steps * fraction) * s,
-                g)
+    def evals(decoder: str, count: int, clips: int, size: str = "B") -> Part:
+        return Part(f"{count} x {clips} clips generated and scored ({decoder})",
+                    count * evaluation_s(p, decoder, clips, rates, size), ASSUMED_EVAL_SHARE)
 
-    def gen(decoder: str, count: int, clips: int, size: str = "B") -> tuple[str, float, float]:
-        return f"{count} x {clips} clips generated ({decoder})", count * generation_s(p, decoder, clips, rates,
-                                                                                      size), 0.5
+    def fraction(cfg: TransformerConfig, f: float) -> TransformerConfig:
+        return replace(cfg, steps=max(2, int(round(cfg.steps * f))))
 
     n = int(p.tables.eval_samples * p.tables.eval_fraction)
     task_n = int(p.tables.eval_samples * p.tables.task_eval_fraction)
-    ev_steps, ev_seconds = CPU_EVALUATOR_H200
-    ev = p.evaluator.steps * ev_seconds / ev_steps
+    ev = p.evaluator.steps * H200_EVALUATOR_S_PER_STEP
     f5, f5_basis = figure5_s(p, committed_results_dir("gpu") / "h100_session")
     vq2d = int(round(p.tokenizer.steps * p.tables.vq2d_steps_fraction))
+    cg, fp = reference_config(p, "CG"), reference_config(p, "FP")
+    rp_cg = sum(fraction(cg, f).steps for f in FRACTIONS)
+    rp_fp = sum(fraction(fp, f).steps for f in FRACTIONS)
+    t1 = {size: size_config(p, size, p.tables.table1_train_fraction) for size in ("B", "L")}
+    scenes = size_config(p, "B", p.tables.scenes_train_fraction)
+    missing = missing_curve_rows(p)
+    curves = len(missing) * p.tokenizer_curve_steps * H200_CURVES_S_PER_ROW_STEP
     return {
-        "00_overview": [("machine measurements (matmul peak)", 5.0, 1.0)],
-        "01_data": [("4 probes x probe_steps", 4 * p.data.probe_steps * ASSUMED_PROBE_STEP_S, 0.5),
-                    ("statistics: clips drawn on the host", 3 * 8 * p.data.stats_clips * clip_inprocess_s(), 0.0)],
-        "02_metrics": [(f"evaluator {p.evaluator.steps} steps (cpu evaluator's H200 step, clips by workers)", ev, 0.5),
-                       ("validation curves and real IS: 5 corruptions x 4 levels x num_samples clips",
-                        40 * p.eval.num_samples * 1e-4 + 6 * p.eval.num_samples * clip_inprocess_s(), 0.5)],
-        "03_tokenizer": [(f"learning curves 15 rows x {p.tokenizer_curve_steps} steps", 15 * p.tokenizer_curve_steps
-                          * curve_tok + 15 * 3 * ASSUMED_EVAL_FIXED_S, 0.5),
-                         (f"tokenizer {p.tokenizer.steps} steps: {tok_basis}", p.tokenizer.steps * tok_s, 0.5),
-                         ("reconstructions and references, 3 benchmarks", 3 * (p.eval.num_samples
-                                                                              * clip_inprocess_s() * 2 + 2), 0.3)],
-        "04_commit": [("MT8 model shared (trained by 05)", 0.0, 0.0)],
-        "05_decoding": [("token sets: pushbot FP, MT8, FP through the 2D-VQ", token_sets(1, len(MT8), 1), 0.5),
-                        models(3),
-                        (f"MaskGIT on the 2D-VQ, 1026 tokens, {0.25 * steps:.0f} steps (4x the tokens)",
-                         0.25 * steps * 4 * b_step, b_gpu),
-                        (f"2D-VQ tokenizer {vq2d} steps", vq2d * tok_s, 0.5), models(1),  # + MT8 s0
-                        gen("commit", 2, n), gen("maskgit", 1, n), gen("ar", 1, n)],
-        "06_table1": [("token set: shapes CG", token_sets(1), 0.5), models(2, "B", p.tables.table1_train_fraction),
-                      models(2, "L", p.tables.table1_train_fraction), models(1, "B", p.tables.table1_train_fraction),
-                      gen("commit", 4, n), gen("ar", 1, n)],
-        "07_tables2_3": [("token set: scenes FP (5 frames)", token_sets(1), 0.5),
-                         models(3, "B", p.tables.scenes_train_fraction),
-                         gen("commit", 4, n), gen("ar", 2, n)],
-        "08_table4": [("token sets: pushbot UNC, shapes MT10", token_sets(1, len(MT10)), 0.5), models(5),
-                      gen("commit", 6 * len(MT8) + len(MT10), task_n)],
-        "09_table5": [("token sets: prefix FP", token_sets(1), 0.5), models(7),
-                      gen("commit", 9 + 4 * len(MT8), task_n)],
-        "10_table7": [(f"2 seeds x (7 B-width tokenizers + 2D-VQ pretraining) x {p.tokenizer.table7_steps} steps",
-                       2 * 8 * p.tokenizer.table7_steps * t7_s, 0.5),
-                      (f"2 seeds x L-width tokenizer x {p.tokenizer.table7_steps} steps",
-                       2 * p.tokenizer.table7_steps * t7_l, 0.6),
-                      ("reconstructions of 16 models + token consistency", 16 * (p.eval.num_samples
-                                                                                 * clip_inprocess_s() + 2), 0.3)],
-        "11_figure5": [(f"Figure 5 timed directly: {f5_basis}", f5, 1.0)],
-        "12_summary": [("tables, claims, figure", 5.0, 0.0)],
-    }, {"B": b_basis, "L": l_basis}
+        "00_overview": [Part(f"measured whole ({H200}, study_log.csv)", H200_00_WALL_S, 1.0)],
+        "01_data": [Part(f"cells as measured ({H200}; the three video formats now skipped there)", H200_01_CELLS_S,
+                         0.3)],
+        "02_metrics": [
+            Part(f"evaluator {p.evaluator.steps} steps ({H200}: 51 s per 1000)", ev, EVALUATOR_SHARE,
+                 makes="evaluator"),
+            Part(f"held-out accuracy, real IS, validation curves, noise floor ({H200})", H200_02_CHECKS_S, 0.3),
+            token_sets("shapes CG, pushbot FP (resolving power)", 1, 1, waits="tokenizer"),
+            Part(f"resolving power: shapes CG B x {rp_cg} steps (1/8, 1/2, 1 of {cg.steps})", rp_cg * b.seconds,
+                 b.share),
+            Part(f"resolving power: pushbot FP B x {rp_fp} steps (1/8, 1/2, 1 of {fp.steps})", rp_fp * b.seconds,
+                 b.share),
+            Part(f"resolving power: 6 rows x {n} clips scored ({H200}: {H200_RP_ROW_S} s a 512-clip row)",
+                 6 * evaluation_s(p, "commit", n, rates), ASSUMED_EVAL_SHARE)],
+        "03_tokenizer": [
+            Part(f"learning curves: {len(missing)} rows missing from the committed CSV x {p.tokenizer_curve_steps} "
+                 f"steps ({H200}: 149.5 s for 15 x 100)", curves, 1.0),
+            Part(f"tokenizer {p.tokenizer.steps} steps ({H200}: {H200_TOKENIZER_STEPS_PER_S:.0f} steps/s alone)",
+                 p.tokenizer.steps * tok_s, TOKENIZER_SHARE, makes="tokenizer"),
+            Part("reconstructions, quality, references, retention (assumed)", ASSUMED_03_AFTER_TOKENIZER_S, 0.3,
+                 waits="evaluator")],
+        "04_commit": [Part("the MT8 model, trained by 05 or 08 (counted in 05), and its figures (assumed)",
+                           ASSUMED_04_S, 0.3)],
+        "05_decoding": [token_sets("MT8, FP through the 2D-VQ", len(MT8), 1),
+                        models(2, p.transformer, what=" (MaskGIT and AR on FP; COMMIT FP is 02's)"),
+                        Part(f"2D-VQ tokenizer {vq2d} steps", vq2d * tok_s, TOKENIZER_SHARE),
+                        Part(f"MaskGIT on the 2D-VQ, 1026 tokens, {0.25 * p.transformer.steps:.0f} steps (4x the "
+                             "tokens)", 0.25 * p.transformer.steps * 4 * b.seconds, b.share),
+                        models(1, p.transformer, what=" (MT8 seed 0)"),
+                        evals("commit", 2, 256), evals("maskgit", 1, 256), evals("ar", 1, 256)],
+        "06_table1": [models(1, t1["B"], what=" (MAGVIT-B-CG seed 1; seed 0 is 02's reference)"),
+                      models(2, t1["L"], "L", " (MAGVIT-L-CG, 2 seeds)"),
+                      models(1, t1["B"], what=" (AR-B-CG, 1 seed)"),
+                      evals("commit", 2, n), evals("commit", 2, n, "L"), evals("ar", 1, n),
+                      evals("commit", 2, n)],  # the real-clips row and the tokenizer floor
+        "07_tables2_3": [token_sets("scenes FP (5 frames)", 1),
+                         models(3, scenes, what=" (scenes: B x 2 seeds, AR)"),
+                         evals("commit", 4, n), evals("ar", 2, n), evals("commit", 2, n)],
+        "08_table4": [token_sets("pushbot UNC, shapes MT10", 1, len(MT10)), models(5, p.transformer),
+                      evals("commit", 6 * len(MT8) + len(MT10), task_n)],
+        "09_table5": [token_sets("prefix FP", 1), models(7, p.transformer),
+                      evals("commit", 9 + 4 * len(MT8), task_n)],
+        "10_table7": [Part(f"2 seeds x (7 B-width tokenizers + 2D-VQ pretraining) x {p.tokenizer.table7_steps} steps: "
+                           f"{t7.basis}", 2 * 8 * p.tokenizer.table7_steps * t7.seconds, t7.share),
+                      Part(f"2 seeds x L-width tokenizer x {p.tokenizer.table7_steps} steps",
+                           2 * p.tokenizer.table7_steps * tok_s, TOKENIZER_SHARE),
+                      Part("reconstructions of 16 models + token consistency",
+                           16 * (p.eval.num_samples // 2 * clip_inprocess_s() + 2), 0.3)],
+        "11_figure5": [Part(f"Figure 5 timed directly: {f5_basis}", f5, 1.0)],
+        "12_summary": [Part("tables, claims, figure (assumed)", ASSUMED_12_S, 0.0)],
+    }
 
 
-def schedule(times: dict[str, float], gpu_share: dict[str, float], slots: int, dt: float = 0.1) -> float:
-    """Wall time of notebooks started longest first on ``slots`` processes; while several run, each advances at
-    1 / max(1, the sum of the running notebooks' GPU-busy shares): the GPU is then the bottleneck."""
-    queue = [nb for nn in LONGEST_FIRST for nb in times if nb.startswith(nn)]
-    queue += [nb for nb in times if nb not in queue]
-    left: dict[str, float] = {}
+def notebook_parts(nb: str, parts: list[Part]) -> list[Part]:
+    """The notebook's parts with its start (kernel, imports) and figures, as the schedule runs them."""
+    if nb == "00_overview":
+        return parts  # measured whole
+    if nb == "01_data":  # measured cells: its imports and figures among them
+        return [Part(f"kernel start ({H200})", H200_KERNEL_START_S, 0.0), *parts]
+    return [Part(f"kernel start and imports ({H200})", H200_KERNEL_START_S + H200_IMPORT_CELL_S, 0.0), *parts,
+            Part(f"{figures(nb)} figures x {ASSUMED_FIGURE_S} s (assumed)", figures(nb) * ASSUMED_FIGURE_S, 0.0)]
+
+
+def schedule(parts: dict[str, list[Part]], slots: int, done: set[str] | None = None, dt: float = 0.1) -> float:
+    """Wall time of the notebooks started in the runner's order on ``slots`` processes. A part whose ``waits`` names
+    a model no finished part ``makes`` yet holds its notebook (off the GPU); every other running part's GPU share is
+    stretched by max(1, the sum of the running parts' GPU-busy shares), its host share not (notebook 02's evaluator
+    ran no slower beside 03's tokenizer training, which the GPU bounds)."""
+    made = set(done or ())
+    queue = [nb for nn in LONGEST_FIRST for nb in parts if nb.startswith(nn)]
+    queue += [nb for nb in parts if nb not in queue]
+    running: dict[str, list[list]] = {}  # notebook -> [[part, seconds left], ...]
     clock = 0.0
-    while queue or left:
-        while queue and len(left) < slots:
+    makers = {p.makes for ps in parts.values() for p in ps if p.makes}
+    while queue or running:
+        while queue and len(running) < slots:
             nb = queue.pop(0)
-            left[nb] = times[nb]
-        rate = 1.0 / max(1.0, sum(gpu_share[nb] for nb in left))
-        for nb in list(left):
-            left[nb] -= dt * rate
-            if left[nb] <= 0:
-                del left[nb]
+            running[nb] = [[p, p.seconds] for p in parts[nb]]
+        active = {nb: todo[0][0] for nb, todo in running.items()
+                  if not (todo[0][0].waits in makers and todo[0][0].waits not in made)}
+        if not active:
+            raise RuntimeError(f"the schedule is stuck: {sorted(running)} wait for models no notebook makes")
+        stretch = max(1.0, sum(part.share for part in active.values()))  # the GPU's work queues
+        for nb, part in active.items():
+            todo = running[nb]
+            todo[0][1] -= dt / (1 - part.share + part.share * stretch)  # only a part's GPU share waits
+            while todo and todo[0][1] <= 0:
+                if todo[0][0].makes:
+                    made.add(todo[0][0].makes)
+                todo.pop(0)
+            if not todo:
+                del running[nb]
         clock += dt
     return clock
+
+
+def predict(p: Profile, rates: dict, parallel: int, fills: bool = False) -> tuple[pd.DataFrame, list[float], dict]:
+    steps = transformer_steps(p, rates, fills)
+    parts = {nb: notebook_parts(nb, items) for nb, items in plan(p, rates, steps).items()}
+    rows = []
+    for nb, items in parts.items():
+        seconds = sum(x.seconds for x in items)
+        share = sum(x.seconds * x.share for x in items) / seconds if seconds else 0.0
+        rows.append({"notebook": f"{nb}.ipynb", "predicted_seconds": round(seconds, 1),
+                     "gpu_busy_share": round(share, 2),
+                     "basis": "; ".join(f"{x.what}: {x.seconds:.1f} s" for x in items if x.seconds)})
+    walls = [schedule({nb: ps for nb, ps in parts.items() if first <= int(nb[:2]) <= last}, parallel)
+             for first, last in PHASES]
+    return pd.DataFrame(rows), walls, steps
 
 
 def main(argv: list[str] | None = None) -> pd.DataFrame:
@@ -261,42 +409,31 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     args = parser.parse_args(argv)
     torch.manual_seed(0)
     p = profiles.get("gpu", device="cpu")
-    folder = committed_results_dir("gpu") / "h100_session"
-    rates = device_rates(folder)
-    parts, bases = plan(p, rates)
-    rows = []
-    for nb, items in parts.items():
-        work = sum(s for _, s, _ in items)
-        share = sum(s * g for _, s, g in items) / work if work else 0.0
-        seconds = ASSUMED_NOTEBOOK_START_S + work + figures(nb) * ASSUMED_FIGURE_S
-        rows.append({"notebook": f"{nb}.ipynb", "predicted_seconds": round(seconds, 1),
-                     "gpu_busy_share": round(share, 2),
-                     "basis": "; ".join(f"{what}: {s:.1f} s" for what, s, _ in items)
-                     + f"; kernel start {ASSUMED_NOTEBOOK_START_S:.0f} s (assumed); {figures(nb)} figures x "
-                       f"{ASSUMED_FIGURE_S} s (assumed)"})
-    table = pd.DataFrame(rows)
-    times = dict(zip(table.notebook.str[:-6], table.predicted_seconds, strict=True))
-    shares = dict(zip(table.notebook.str[:-6], table.gpu_busy_share, strict=True))
-    walls = [schedule({nb: t for nb, t in times.items() if first <= int(nb[:2]) <= last}, shares, args.parallel)
-             for first, last in PHASES]
+    rates = device_rates(committed_results_dir("gpu"))
+    table, walls, steps = predict(p, rates, args.parallel)
+    _, walls_fills, steps_fills = predict(p, rates, args.parallel, fills=True)
     phases = " + ".join(f"{first:02d}-{last:02d} {w:.0f} s" if first != last else f"{first:02d} {w:.0f} s"
                         for (first, last), w in zip(PHASES, walls, strict=True))
     table = pd.concat([table, pd.DataFrame([
-        {"notebook": "TOTAL one at a time", "predicted_seconds": round(sum(times.values()), 1),
+        {"notebook": "TOTAL one at a time", "predicted_seconds": round(table.predicted_seconds.sum(), 1),
          "gpu_busy_share": np.nan, "basis": "sum of the rows"},
         {"notebook": f"TOTAL --parallel {args.parallel}", "predicted_seconds": round(sum(walls), 1),
          "gpu_busy_share": np.nan,
-         "basis": f"phases one after another ({phases}); in a phase, longest first on {args.parallel} processes, "
-                  "stretched by the GPU contention"},
+         "basis": f"phases one after another ({phases}); in a phase, the runner's order on {args.parallel} processes, "
+                  "a part waiting for another notebook's model held, the rest stretched by the GPU contention"},
+        {"notebook": f"TOTAL --parallel {args.parallel}, transformer at notebook 02's measured rate",
+         "predicted_seconds": round(sum(walls_fills), 1), "gpu_busy_share": np.nan,
+         "basis": f"as above with {steps_fills['B'].basis}; {steps_fills['L'].basis}"},
     ])], ignore_index=True)
     table["kind"] = "PREDICTION (not measured)"
-    table["transformer_steps"] = f"{bases['B']} | {bases['L']}"
-    table["rates_from"] = ("results/gpu/h100_session/device.csv, gpu_profile_steps.csv, figure5_generation.csv "
-                           f"({rates['device']})")
+    table["transformer_steps"] = f"{steps['B'].basis} | {steps['L'].basis}"
+    table["rates_from"] = (f"{H200} (results/gpu: notebooks, study_log.csv, diagnostics/bench_transformer_paths.csv; "
+                           f"{rates['bench_device']}), {rates['h100']} (results/gpu/h100_session: device.csv, "
+                           "gpu_profile_steps.csv, figure5_generation.csv)")
     with pd.option_context("display.max_colwidth", 80, "display.width", 200):
         print(table[["notebook", "predicted_seconds", "gpu_busy_share"]].to_string(index=False))
-        print(bases["B"])
-        print(bases["L"])
+        print(steps["B"].basis)
+        print(steps["L"].basis)
     table = results.blank_missing(table, ["gpu_busy_share"])
     path = results.write_table(table, "predicted_times", profile="gpu", seeds=list(p.seeds), device="prediction")
     print(f"wrote {path}")

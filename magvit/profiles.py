@@ -110,45 +110,56 @@ def cpu() -> Profile:
 
 def gpu() -> Profile:
     """One lent GPU (H100 / H200): the whole study in at most 9 minutes wall (issue 27), at the `cpu` clip size
-    (16 x 32 x 32) and the `cpu` tokenizer, with the budget spent where the claims need it: transformers of 3.6x the
-    `cpu` profile's parameters trained on ~18x its clips (Table 1's on ~36x), two seeds where a claim rests on a row,
-    C6's L model beside B.
+    (16 x 32 x 32) and the `cpu` tokenizer, with the budget spent where the claims need it: the class-conditional
+    models (Table 1, the resolving power's `shapes` reference) at 4x the other transformers' steps, transformers of
+    3.6x the `cpu` profile's parameters, two seeds where a claim rests on a row, C6's L model beside B.
 
-    Sized from what a GPU measured (``results/gpu/``, issue 27): the `cpu` tokenizer's 900 steps in ~20 s, the
-    evaluator in ~12 s, procedural clips the bottleneck on one host thread (so ``speed.workers`` draw them), the
-    transformer launch-bound (so it trains on token ids with no host synchronisation, ``speed.train_clips``, in
-    bf16). Predicted times per notebook: ``benchmarks/predict_gpu_times.py`` -> ``results/gpu/predicted_times.csv``.
-    Run it as ``python -m magvit.study --profile gpu --parallel 4`` (``benchmarks/gpu_study.sh``).
+    Refit (issue 27) from the H200 run of 2026-12-04 (``results/gpu/README.md``): the tokenizer's 3000 steps at 30
+    steps/s, the evaluator's 1000 in 51 s, the B transformer 128 steps/s on token ids in bf16 (57 inside a notebook
+    while the deterministic algorithms filled every new tensor, off since), notebook 02 287 s and 03's learning curves
+    150 s. Predicted: 455 s with ``--parallel 4`` (``benchmarks/predict_gpu_times.py`` ->
+    ``results/gpu/predicted_times.csv``; 531 s if the transformer stays at 57 steps/s). Run it as ``python -m
+    magvit.study --profile gpu --parallel 4`` (``benchmarks/gpu_study.sh``).
     """
-    # B: 4 x 256 (3.6M parameters); L: 6 x 384 (11.3M), 3.2x B's parameters (the paper's L is 3.6x its B). 1000 steps of
-    # batch 64 = 64k clips per model (cpu: 300 x 12 = 3.6k), drawn from 8192 tokenised training clips (~8 epochs);
-    # Table 1's CG models twice that (C6, and the issue's bar: generated shapes recognised at half the real rate)
-    b = TransformerConfig(num_layers=4, hidden=256, heads=4, mlp=1024, dropout=0.0, steps=1000, batch_size=64,
-                          lr=1e-3, warmup_steps=100)
+    # B: 4 x 256 (3.6M parameters); L: 6 x 384 (11.3M), 3.2x B's parameters (the paper's L is 3.6x its B). 500 steps of
+    # batch 64 (32k clips per model; cpu: 300 x 12 = 3.6k) from 8192 tokenised training clips: on the H200 the pushbot
+    # FP reference scored FVD (proxy) 368 at 500 steps and 382 at 1000 (paired difference -14 [-21, -6]): the frame
+    # prediction and multi-task tables (~20 B models) gained nothing from the second 500 steps
+    b = TransformerConfig(num_layers=4, hidden=256, heads=4, mlp=1024, dropout=0.0, steps=500, batch_size=64,
+                          lr=1e-3, warmup_steps=50)
     return Profile(
         name="gpu",
         data=DataConfig(num_frames=16, resolution=32),
         # the cpu tokenizer (its learning curves and adaptations hold at these widths), 3.3x its steps at 2.7x its
-        # batch: its reconstructions must keep the class the evaluator reads (issue 26; at cpu's 300 steps they kept
-        # ~0.1 of it at 18.7 dB, an ideal 4x4x4 block mean keeps 0.72 at 22.5 dB); Table 7's models at 200 steps
-        tokenizer=TokenizerConfig(codebook_size=1024, embedding_dim=128, steps=3000, batch_size=24, table7_steps=200,
+        # batch: on the H200 its reconstructions kept 100% of the shapes class, 90% of the pushbot direction and 92% of
+        # IS (proxy) (issue 26's gate: 80 / 80 / 70%; the cpu one keeps 58% of the class). 100 s, and notebook 02's
+        # resolving power waits for it: the critical path of the first parallel phase. Table 7's 16 models at 150
+        # steps (cpu: 64 at batch 9; 200 before the refit)
+        tokenizer=TokenizerConfig(codebook_size=1024, embedding_dim=128, steps=3000, batch_size=24, table7_steps=150,
                                   **SCALE_ADAPTATIONS),
         transformer=b,
         evaluator=EvaluatorConfig(steps=1000, batch_size=64, augment=0.5),
         eval=EvalConfig(num_samples=512, num_bootstrap=100, batch_size=256),
         seeds=(0, 1),
-        tokenizer_curve_steps=100,  # notebook 03 runs its learning curves itself here (15 rows)
+        # notebook 03 reads its learning curves from results/gpu/diagnostics/tokenizer_learning_curves.csv (all 15
+        # rows at 100 steps, from the H200 run: 150 s there) and trains only a row missing from it, at 100 steps
+        tokenizer_curve_steps=100,
         checkpoint_every=500,
         # Fig. 5: MAGVIT-B timed end to end (direct) at 64 and 128, batch 1 (C8 is judged at 128 x 128, batch 1; the
         # H100 session in results/gpu/h100_session timed batch 8 too; 256 x 256 took minutes there: predicted by the
         # cost model only), the median of 2, AR generating every token up to 300 (64 x 64), sampled above
         figure5=Figure5Config(resolutions=(64, 128, 256), batches=(1,), predict_only=((256, 1),),
                               repeats=2, ar_points=4, direct=True, ar_direct_max_steps=300),
-        # the cpu profile's cuts where no claim rests on the row (AR baselines and the prefix row on one seed, L only
-        # in Table 1, shapes' Table 4 models on one seed); Table 1's models at twice the steps
+        # Table 1 (CG) at 4x the steps: 2000. On the H200 MAGVIT-B CG's generated shapes clips were recognised at 0.08,
+        # 0.07 and 0.18 after 125, 500 and 1000 steps (real clips 1.00; issue 27's bar 0.5): class conditioning starts
+        # late, and its models get the steps the other tables do not need. 2000 is what 9 minutes hold with L (2 seeds,
+        # C6) and the AR baseline at the same steps: notebook 06 (~100 s of training) is the longest of its phase. The
+        # resolving power's shapes CG reference is this B (resolving_power.reference_config: 250 / 1000 / 2000 steps).
+        # The cpu profile's cuts where no claim rests on the row (AR baselines and the prefix row on one seed, L only
+        # in Table 1, shapes' Table 4 models on one seed); scenes at the full 500 steps
         tables=TablesConfig(large=replace(b, num_layers=6, hidden=384, heads=6, mlp=1536),
-                            eval_samples=512, table1_train_fraction=2.0, ar_seeds=1, eval_fraction=1.0,
-                            table2_large=(), scenes_train_fraction=0.5, task_eval_fraction=0.25, shapes_seeds=1,
+                            eval_samples=512, table1_train_fraction=4.0, ar_seeds=1, eval_fraction=1.0,
+                            table2_large=(), scenes_train_fraction=1.0, task_eval_fraction=0.25, shapes_seeds=1,
                             shapes_single_task=False, table4_large=(), prefix_seeds=1, mt8_loss_rows=False,
                             vq2d_steps_fraction=1 / 3),
         speed=SpeedConfig(train_clips=8192, workers=8, bf16=True),

@@ -65,8 +65,10 @@ class NotebookFailed(RuntimeError):
 # evaluator, the tokenizer); 11 times generation (Fig. 5, C8) on an idle GPU; 12 reads everything.
 PHASES = ((0, 0), (1, 3), (4, 10), (11, 11), (12, 12))
 PARALLEL_FIRST, PARALLEL_LAST = 4, 10  # the main concurrent phase
-# start order within a phase: longest first (the cpu run's study_log.csv, commit 8acacaf), so the last to start is short
-LONGEST_FIRST = ("05", "08", "09", "10", "06", "07", "04", "03", "02", "01")
+# start order within a phase: longest first, so the last to start is short. Only --parallel uses it (the gpu profile):
+# the order of the gpu study's predicted times (benchmarks/predict_gpu_times.py), where Table 1's CG models make 06 the
+# longest; started 5th, as the cpu times ordered it, it would end the phase ~40 s later
+LONGEST_FIRST = ("06", "10", "08", "09", "05", "07", "04", "03", "02", "01")
 JUPYTER_STACK = {"nbformat": "nbformat", "papermill": "papermill", "zmq": "pyzmq", "jupyter_client": "jupyter_client"}
 
 

@@ -104,6 +104,25 @@ def test_gpu_profile_uses_the_fast_paths_and_the_small_profiles_do_not():
         assert profiles.get(name, device="cpu").speed == SpeedConfig()
 
 
+def test_gpu_profile_gives_class_conditioning_the_steps():
+    """issue 27: MAGVIT-B CG's clips were recognised at 0.18 after 1000 steps on the H200; Table 1 (and the resolving
+    power's shapes reference) trains 4x the other transformers' steps, L and B alike (C6), and every fraction a
+    notebook passes to ``size_config`` is one it accepts."""
+    from magvit.experiments.table1 import size_config
+
+    gpu = profiles.get("gpu", device="cpu")
+    cg = size_config(gpu, "B", gpu.tables.table1_train_fraction)
+    assert cg.steps >= 2000 and cg.steps == 4 * gpu.transformer.steps and cg.batch_size == 64
+    assert size_config(gpu, "L", gpu.tables.table1_train_fraction).steps == cg.steps
+    assert size_config(gpu, "B", gpu.tables.scenes_train_fraction).steps == gpu.transformer.steps
+
+
+def test_parallel_start_order_names_every_notebook_once():
+    from magvit import study
+
+    assert sorted(study.LONGEST_FIRST) == [f"{i:02d}" for i in range(1, 11)]
+
+
 def test_parallel_runner_runs_00_03_then_04_11_concurrently_then_12(tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     from magvit import study

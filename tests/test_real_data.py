@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
+import sys
 
+import imageio_ffmpeg
 import pytest
 import torch
 
@@ -100,3 +103,51 @@ def test_one_module_per_format_and_the_old_imports_work():
         assert real.WRITERS[name] is getattr(module, f"write_tiny_{name}")
     assert real.RealVideo is common.RealVideo and real.check_videos is common.check_videos
     assert set(real.__all__) <= set(dir(real))
+
+
+def without_ffmpeg(monkeypatch) -> None:
+    """As on a lent GPU's image: imageio_ffmpeg cannot be imported."""
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)
+
+
+def test_without_ffmpeg_the_video_formats_fail_clearly(tmp_path, monkeypatch):
+    """issue 27: the GPU image has no imageio-ffmpeg; imageio's own error named neither the pin nor the step."""
+    roots = {name: real.WRITERS[name](tmp_path / name) for name in real.NEEDS_VIDEO_BACKEND}
+    assert real.video_backend_missing() is None
+    without_ffmpeg(monkeypatch)
+    assert "imageio-ffmpeg is not installed (pip install imageio-ffmpeg==0.8.1)" in real.video_backend_missing()
+    for name in real.NEEDS_VIDEO_BACKEND:
+        with pytest.raises(ImportError, match=rf"write_tiny_{name} .*pip install imageio-ffmpeg==0\.8\.1"):
+            real.WRITERS[name](tmp_path / f"{name}_again")
+        with pytest.raises(ImportError, match=rf"the {name} loader .*needs ffmpeg.*imageio-ffmpeg==0\.8\.1"):
+            data.load(name, "train", num_frames=8, resolution=32, root=roots[name])
+    video = next((roots["ucf101"] / "UCF-101").rglob("*.avi"))
+    with pytest.raises(ImportError, match="reading .*avi needs ffmpeg"):  # not "cannot read video" (OSError)
+        real.read_video(video)
+
+
+def test_ffmpeg_without_its_binary_is_named(monkeypatch):
+    def no_binary() -> str:
+        raise RuntimeError("No ffmpeg exe could be found.")
+
+    monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", no_binary)
+    reason = real.video_backend_missing()
+    assert "finds no ffmpeg binary (No ffmpeg exe could be found.)" in reason and "IMAGEIO_FFMPEG_EXE" in reason
+
+
+def test_tiny_datasets_skip_what_this_machine_cannot_write(tmp_path, monkeypatch):
+    """Notebook 01's demo: the video formats skipped with a line saying why, BAIR kept (as .npy without TF)."""
+    roots, notes = real.write_tiny_available(tmp_path / "all")
+    assert list(roots) == ["ucf101", "bair", "kinetics600", "ssv2"] and notes == []
+    without_ffmpeg(monkeypatch)
+    monkeypatch.setattr(real, "tensorflow_missing", lambda: "TensorFlow is not installed")
+    roots, notes = real.write_tiny_available(tmp_path / "bare")
+    assert list(roots) == ["bair"] and (roots["bair"] / "train.npy").exists()
+    why = "its videos need ffmpeg: imageio-ffmpeg is not installed (pip install imageio-ffmpeg==0.8.1)"
+    assert notes == [f"skipped: ucf101 ({why})",
+                     "bair: written as its .npy conversion, not TFRecords (TensorFlow is not installed)",
+                     f"skipped: kinetics600 ({why})", f"skipped: ssv2 ({why})"]
+    assert check_item(data.load("bair", "train", num_frames=16, resolution=64, root=roots["bair"]), 64, 16)[
+        "label"] == -1
+    with pytest.raises(ValueError, match=re.escape("no tiny writer for ['ucf']")):
+        real.write_tiny_available(tmp_path, names=("ucf",))

@@ -65,7 +65,8 @@ def test_does_not_resolve_when_the_difference_is_inside_its_interval(tmp_path):
 
 
 def test_a_wiggle_inside_the_noise_does_not_contradict_but_a_significant_reversal_does(tmp_path):
-    # the gpu run's pushbot: 452 -> 368 -> 382, the 1/2 row better than the full one inside its paired interval
+    # FVD 452 -> 368 -> 382 with the 1/2 row better than the full one inside its paired interval (hand-made; on the
+    # gpu run's pushbot rows the paired interval was -14.0 [-21.0, -5.7]: a reversal, not resolved)
     rows = hand_rows("pushbot", "FP", (452, 368, 382), diff_low=60.0)
     rows[1] |= {"fvd_diff_low": -30.0, "fvd_diff_high": 5.0}
     write_csv(tmp_path, rows)
@@ -152,6 +153,21 @@ def test_bad_fractions_are_refused():
     with pytest.raises(ValueError, match="at least 2"):
         rp.check_fractions((1.0,))
     assert rp.check_fractions((1, 0.125, 0.5)) == (0.125, 0.5, 1.0)
+
+
+def test_the_cg_reference_is_table1s_b_where_table1_trains_longer():
+    """At gpu Table 1's MAGVIT-B-CG (4x the steps) is the reference's full-budget model, one cached artifact; at cpu
+    the reference is the profile's B (Table 1's model is its 1/2 budget)."""
+    from magvit import profiles
+    from magvit.experiments.table1 import scaled_steps, size_config
+
+    gpu, cpu = profiles.get("gpu", device="cpu"), profiles.get("cpu", device="cpu")
+    assert gpu.tables.table1_train_fraction > 1
+    table1_b = size_config(gpu, "B", gpu.tables.table1_train_fraction)
+    assert rp.reference_config(gpu, "CG") == table1_b == scaled_steps(rp.reference_config(gpu, "CG"), 1.0)
+    assert rp.reference_config(gpu, "FP") is gpu.transformer
+    assert rp.reference_config(cpu, "CG") is cpu.transformer and rp.reference_config(cpu, "FP") is cpu.transformer
+    assert scaled_steps(rp.reference_config(cpu, "CG"), 0.5) == size_config(cpu, "B", cpu.tables.table1_train_fraction)
 
 
 def test_measure_write_and_figure_at_smoke(smoke_untrained, tmp_path, monkeypatch):

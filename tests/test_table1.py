@@ -116,6 +116,8 @@ def test_steps_fraction_and_sizes():
         table1.size_config(p, "XL")
     with pytest.raises(ValueError, match="fraction"):
         table1.scaled_steps(p.transformer, 0.0)
+    longer = table1.size_config(p, "B", 4.0)  # the gpu profile's Table 1 trains longer than its other models
+    assert longer.steps == 4 * p.transformer.steps and longer.warmup_steps == p.transformer.warmup_steps
 
 
 def test_class_examples_in_class_order():

@@ -8,7 +8,7 @@ from torch import nn
 
 from magvit.config import EvaluatorConfig
 from magvit.infra.artifacts import ArtifactStore
-from magvit.infra.train import compound_lr, fit, set_lr
+from magvit.infra.train import compound_lr, deterministic, fit, set_lr
 
 
 class Killed(Exception):
@@ -79,3 +79,11 @@ def test_compound_lr_warmup_then_cosine():
     assert compound_lr(9, 1.0, 10, 100) == pytest.approx(1.0)
     assert compound_lr(55, 1.0, 10, 100) == pytest.approx(0.5)
     assert compound_lr(100, 1.0, 10, 100) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_deterministic_mode_leaves_new_tensors_unfilled(monkeypatch):
+    """issue 27: filling every new tensor halved the gpu profile's transformer step rate; no result depends on it."""
+    monkeypatch.setattr(torch.utils.deterministic, "fill_uninitialized_memory", True)
+    deterministic()
+    assert torch.are_deterministic_algorithms_enabled()
+    assert not torch.utils.deterministic.fill_uninitialized_memory

@@ -27,6 +27,7 @@ from typing import Any
 
 import pandas as pd
 import torch
+import torch.utils.deterministic
 from torch import nn
 
 from magvit.infra.artifacts import ArtifactDamagedError, ArtifactStore
@@ -56,9 +57,14 @@ def deterministic() -> None:
     which one was not isolated); single-threaded, or with deterministic algorithms, they agree exactly, the
     latter at no measured cost in step time (1.11 vs 1.12 s). ``warn_only``: on CUDA a few
     kernels (e.g. nearest-upsampling backward) have no deterministic version; they warn instead of failing.
+
+    Deterministic mode also fills every new uninitialised tensor (a debugging aid: no result may depend on it). That
+    is 394 fill kernels per step of the gpu profile's B transformer beside its 272 (counted on the CPU): on the H200
+    the step ran at 57 per second inside notebook 02 against 128 in the benchmark without the mode (issue 27). Off.
     """
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS' condition for determinism
     torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.utils.deterministic.fill_uninitialized_memory = False
 
 
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:

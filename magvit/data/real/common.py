@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 import warnings
 from collections.abc import Callable
@@ -36,6 +38,43 @@ LAYOUTS = {
             "validation.json}",
 }
 REAL_BENCHMARK_IDS = {"ucf101": 3, "bair": 4, "kinetics600": 5, "ssv2": 6}
+# pyproject.toml's pin: the package that gives imageio its FFMPEG plugin (and bundles an ffmpeg binary)
+VIDEO_BACKEND_PIN = "imageio-ffmpeg==0.8.1"
+
+
+def video_backend_missing() -> str | None:
+    """None when imageio can encode and decode video files here, else why not.
+
+    The .avi / .mp4 / .webm formats (UCF-101, Kinetics-600, SSv2) go through imageio's FFMPEG plugin, which needs the
+    ``imageio_ffmpeg`` package and an ffmpeg binary it finds (its own, ``$IMAGEIO_FFMPEG_EXE`` or the system's). Not
+    cached, so that a test can take the backend away."""
+    try:
+        backend = importlib.import_module("imageio_ffmpeg")
+    except ImportError:
+        return f"imageio-ffmpeg is not installed (pip install {VIDEO_BACKEND_PIN})"
+    try:
+        backend.get_ffmpeg_exe()
+    except RuntimeError as err:
+        return (f"imageio-ffmpeg finds no ffmpeg binary ({err}); reinstall it with pip install {VIDEO_BACKEND_PIN} "
+                "(its wheel bundles one) or set $IMAGEIO_FFMPEG_EXE")
+    return None
+
+
+def require_video_backend(what: str) -> None:
+    """Raise ImportError naming the missing package when ``what`` (a loader, a writer, a video) needs ffmpeg and
+    imageio has none: imageio's own error names neither the pin nor which step needed it, and a reader that caught
+    it would report every video as corrupt."""
+    reason = video_backend_missing()
+    if reason is not None:
+        raise ImportError(f"{what} needs ffmpeg through imageio to encode or decode video files: {reason}")
+
+
+def tensorflow_missing() -> str | None:
+    """None when TensorFlow can be imported (BAIR's TFRecords need it), else why not; found without importing it
+    (an import takes ~5 s)."""
+    if importlib.util.find_spec("tensorflow") is None:
+        return "TensorFlow is not installed (pip install tensorflow-cpu==2.21.0, the pin in pyproject.toml)"
+    return None
 
 
 def resolve_root(name: str, root: str | os.PathLike | None) -> Path:
@@ -62,6 +101,7 @@ def require(path: Path, name: str, what: str) -> Path:
 
 def read_video(path: Path) -> np.ndarray:
     """All frames of a video file as uint8 [N, H, W, 3] (ffmpeg through imageio)."""
+    require_video_backend(f"reading {path}")  # ImportError: not an unreadable video (OSError)
     try:
         frames = imageio.mimread(path, format="FFMPEG", memtest=False)
     except Exception as err:  # imageio raises several types for corrupt files

@@ -10,7 +10,16 @@ from pathlib import Path
 import imageio.v2 as imageio
 import numpy as np
 
-from magvit.data.real.common import LAYOUTS, RealVideo, finish, read_video, require, resolve_root, tiny_frames
+from magvit.data.real.common import (
+    LAYOUTS,
+    RealVideo,
+    finish,
+    read_video,
+    require,
+    require_video_backend,
+    resolve_root,
+    tiny_frames,
+)
 
 
 def load_kinetics600(split: str, root: str | None = None, num_frames: int = 16, resolution: int = 128,
@@ -19,6 +28,7 @@ def load_kinetics600(split: str, root: str | None = None, num_frames: int = 16, 
     names = {"train": "train", "val": "validate", "test": "test"}
     if split not in names:
         raise ValueError(f"kinetics600: unknown split {split!r}; choose train, val or test")
+    require_video_backend("the kinetics600 loader (.mp4 videos)")
     root = resolve_root("kinetics600", root)
     label_names = sorted({row["label"] for row in read_csv(root / "train.csv", "kinetics600")})
     classes = {name: i for i, name in enumerate(label_names)}
@@ -48,6 +58,8 @@ def read_csv(path: Path, name: str) -> list[dict[str, str]]:
 
 
 def write_tiny_kinetics600(root: str | os.PathLike, labels: tuple[str, ...] = ("abseiling", "zumba")) -> Path:
+    """A few-video Kinetics-600 in the real layout (annotation CSVs + .mp4), for tests and the data notebook."""
+    require_video_backend("write_tiny_kinetics600 (.mp4 videos)")
     root = Path(root)
     rng = np.random.default_rng(2)
     for part in ("train", "validate", "test"):

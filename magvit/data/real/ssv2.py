@@ -9,7 +9,15 @@ from pathlib import Path
 import imageio.v2 as imageio
 import numpy as np
 
-from magvit.data.real.common import RealVideo, finish, read_video, require, resolve_root, tiny_frames
+from magvit.data.real.common import (
+    RealVideo,
+    finish,
+    read_video,
+    require,
+    require_video_backend,
+    resolve_root,
+    tiny_frames,
+)
 
 
 def load_ssv2(split: str, root: str | None = None, num_frames: int = 16, resolution: int = 128,
@@ -18,6 +26,7 @@ def load_ssv2(split: str, root: str | None = None, num_frames: int = 16, resolut
     names = {"train": "train", "val": "validation", "test": "validation"}
     if split not in names:
         raise ValueError(f"ssv2: unknown split {split!r}; choose train, val or test")
+    require_video_backend("the ssv2 loader (.webm videos)")
     root = resolve_root("ssv2", root)
     labels_dir = require(root / "labels", "ssv2", "labels folder")
     template_ids = json.loads(require(labels_dir / "labels.json", "ssv2", "label map").read_text())
@@ -35,6 +44,8 @@ def load_ssv2(split: str, root: str | None = None, num_frames: int = 16, resolut
 
 
 def write_tiny_ssv2(root: str | os.PathLike) -> Path:
+    """A few-video SSv2 in the real layout (.webm + label JSONs), for tests and the data notebook."""
+    require_video_backend("write_tiny_ssv2 (.webm videos)")
     root = Path(root)
     (root / "labels").mkdir(parents=True, exist_ok=True)
     (root / "20bn-something-something-v2").mkdir(parents=True, exist_ok=True)

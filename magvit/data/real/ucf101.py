@@ -9,7 +9,15 @@ from pathlib import Path
 import imageio.v2 as imageio
 import numpy as np
 
-from magvit.data.real.common import RealVideo, finish, read_video, require, resolve_root, tiny_frames
+from magvit.data.real.common import (
+    RealVideo,
+    finish,
+    read_video,
+    require,
+    require_video_backend,
+    resolve_root,
+    tiny_frames,
+)
 
 
 def load_ucf101(split: str, root: str | None = None, fold: int = 1, num_frames: int = 16,
@@ -19,6 +27,7 @@ def load_ucf101(split: str, root: str | None = None, fold: int = 1, num_frames: 
         raise ValueError(f"ucf101: unknown split {split!r}; choose train, val or test")
     if fold not in (1, 2, 3):
         raise ValueError(f"ucf101: fold must be 1, 2 or 3, got {fold}")
+    require_video_backend("the ucf101 loader (.avi videos)")
     root = resolve_root("ucf101", root)
     lists = require(root / "ucfTrainTestlist", "ucf101", "split folder")
     videos = root / "UCF-101" if (root / "UCF-101").is_dir() else root
@@ -45,6 +54,7 @@ def load_ucf101(split: str, root: str | None = None, fold: int = 1, num_frames: 
 def write_tiny_ucf101(root: str | os.PathLike, classes: tuple[str, ...] = ("ApplyEyeMakeup", "Basketball"),
                       videos_per_class: int = 2, frames: int = 20, size: tuple[int, int] = (48, 64)) -> Path:
     """A few-video UCF-101 in the real layout (xvid .avi), for tests and the data notebook."""
+    require_video_backend("write_tiny_ucf101 (.avi videos)")
     root = Path(root)
     (root / "ucfTrainTestlist").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
