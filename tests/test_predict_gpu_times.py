@@ -45,6 +45,9 @@ def test_the_gpu_profile_is_predicted_within_its_nine_minutes(predictor, tmp_pat
     written = pd.read_csv(tmp_path / "predicted_times.csv")
     assert list(written.notebook[:13]) == sorted(p.name for p in (REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     total = table.set_index("notebook").predicted_seconds
-    assert total["TOTAL --parallel 4"] <= 7.6 * 60  # issue 27: 9 minutes, with a margin for the prediction
+    # issue 27: 9 minutes wall; the prediction is held a minute under it (its margin for what it assumes), and the
+    # total at notebook 02's measured transformer rate (the slow case) under the 9 minutes themselves
+    assert total["TOTAL --parallel 4"] <= 8 * 60
+    assert total["TOTAL --parallel 4, transformer at notebook 02's measured rate"] <= 9 * 60
     assert total["TOTAL --parallel 4"] < total["TOTAL one at a time"]
     assert (written.kind == "PREDICTION (not measured)").all() and {"basis", "rates_from"} <= set(written.columns)
