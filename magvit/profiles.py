@@ -76,10 +76,10 @@ def cpu() -> Profile:
         # that notebooks 03 + 10 fit 30 minutes (at 80 steps they took 18.6 + 15.0 min)
         # codes of 128 dimensions (paper 256; the curves started at 32): at 300 steps +0.1 / +0.5 / +0.5 dB on
         # pushbot / shapes / scenes over 32 (64: +0.0 / +0.6 / +0.2), for no measurable time
-        # the perceptual term on (the code's 0.1, a frame network trained on stand-in frames; issue 26's dissection at
-        # 900 steps, one seed, 96 val clips per benchmark: the reconstructions keep 0.89 of the real shapes class
-        # against 0.58 without it, IS (proxy) 0.54 against 0.46, pushbot direction 0.77 against 0.82, at 17.7 dB
-        # against 21.3 on shapes: it trades PSNR for what the evaluator reads; 12.3 min against 14.2 on 2 busy cores)
+        # the perceptual term on (the code's 0.1, a frame network trained on stand-in frames), as the official code
+        # trains; issue 26's dissection at 900 steps, 96 val clips per benchmark: the reconstructions keep 0.89 / 0.62
+        # (seeds 0 / 1) of the real shapes class, 0.58 without it (seed 0); IS (proxy) 0.54 / 0.45 vs 0.46; pushbot
+        # direction 0.77 / 0.68 vs 0.82: within seed-to-seed spread, not a shown gain; ~10.5 min on 2 cores
         tokenizer=TokenizerConfig(codebook_size=1024, embedding_dim=128, steps=900, table7_steps=64,
                                   perceptual_weight=0.1, **SCALE_ADAPTATIONS),
         # dropout 0 (paper 0.1): a few hundred steps on never-repeating clips need no regulariser, and
