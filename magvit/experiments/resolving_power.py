@@ -44,6 +44,7 @@ from magvit.infra.artifacts import ArtifactStore
 from magvit.infra.checks import check_seed
 from magvit.metrics import ProxyEvaluator, fvd, get_evaluator, inception_score
 from magvit.metrics.frechet import check_features
+from magvit.metrics.kernel import interval
 from magvit.metrics.paired import RowFeatures, choose_distance, contrast
 from magvit.tokenizer.evaluate import reconstruct
 
@@ -98,15 +99,6 @@ def check_fractions(fractions: tuple[float, ...] | list[float]) -> tuple[float, 
     return tuple(sorted(fractions))
 
 
-def _interval(draws: np.ndarray, value: float) -> tuple[float, float]:
-    """Bias-corrected percentile interval (as ``metrics.fvd``): the bootstrap distribution centred on ``value``,
-    widened to contain it."""
-    alpha = (1 - CONFIDENCE) / 2
-    bias = float(np.mean(draws)) - value
-    low, high = np.quantile(draws, [alpha, 1 - alpha]) - bias
-    return min(float(low), value), max(float(high), value)
-
-
 def paired_bootstrap(real_feats: np.ndarray, fake_a: np.ndarray, fake_b: np.ndarray,
                      correct_a: np.ndarray | None = None, correct_b: np.ndarray | None = None,
                      num_bootstrap: int = 200, seed: int = 0) -> dict[str, float | str]:
@@ -146,7 +138,7 @@ def paired_bootstrap(real_feats: np.ndarray, fake_a: np.ndarray, fake_b: np.ndar
         acc_draws = [correct_a[idx].mean() - correct_b[idx].mean()
                      for idx in (rng.integers(0, len(real), len(real)) for _ in range(num_bootstrap))]
         acc_value = float(correct_a.mean() - correct_b.mean())
-        low, high = _interval(np.array(acc_draws), acc_value)
+        low, high = interval(np.array(acc_draws), acc_value, CONFIDENCE)
         out |= {"accuracy_diff": acc_value, "accuracy_diff_low": low, "accuracy_diff_high": high}
     return out
 
