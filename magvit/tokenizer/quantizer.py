@@ -54,6 +54,9 @@ class VectorQuantizer(nn.Module):
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """z [B, D, t, h, w] -> (z_q with straight-through gradients, ids [B, t, h, w], losses)."""
+        if torch.is_autocast_enabled(z.device.type):  # nearest-code search and its losses in fp32 (bf16 training)
+            with torch.autocast(z.device.type, enabled=False):
+                return self.forward(z.float())
         b, _, t, h, w = z.shape
         flat = rearrange(z, "b d t h w -> (b t h w) d")
         d = self.distances(flat)

@@ -13,6 +13,7 @@ first trains the 2D-VQ of the same widths on frames (the paper's ImageNet model'
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import partial
@@ -28,6 +29,7 @@ from magvit.data.procedural import GENERATOR_VERSION
 from magvit.infra.artifacts import ArtifactStore
 from magvit.infra.checks import check_seed
 from magvit.infra.distributed import ChunkedKey, run_chunks, sync_gradients
+from magvit.infra.hardware import has_bf16
 from magvit.infra.train import compound_lr, fit, set_lr
 from magvit.tokenizer.discriminator import Discriminator, LeCam
 from magvit.tokenizer.inflate import inflate_into
@@ -126,6 +128,9 @@ def setup_training(profile: Profile, cfg: TokenizerConfig, seed: int = 0, store:
     if not 0.0 <= cfg.adversarial_start <= 1.0:
         raise ValueError(f"adversarial_start is a share of the steps in [0, 1], got {cfg.adversarial_start}")
     dev = profile.device
+    if cfg.bf16 and torch.device(dev).type == "cpu" and not has_bf16():
+        warnings.warn("tokenizer bf16=True on a CPU without bf16 units (AMX / AVX512_BF16): autocast runs emulated, "
+                      "slower than fp32; the profile's times assume bf16 units", stacklevel=2)
     if cfg.init not in ("scratch", "central", "average"):
         raise ValueError(f"unknown init {cfg.init!r}; choose from scratch, central, average")
     if cfg.init != "scratch" and cfg.kind != "magvit3d":
@@ -147,12 +152,16 @@ def setup_training(profile: Profile, cfg: TokenizerConfig, seed: int = 0, store:
     def backward(real: torch.Tensor, step: int, scale: float = 1.0) -> dict[str, float]:
         """Forward one (chunk of a) batch and accumulate ``scale`` x the G and D gradients; the logs carry the
         chunk's mean D logits for LeCam (``_lecam_real``, ``_lecam_fake``)."""
-        recon, _, q_losses = generator(real)
+        with torch.autocast(torch.device(dev).type, dtype=torch.bfloat16, enabled=cfg.bf16):
+            recon, _, q_losses = generator(real)
+        # the losses, the frame network and the discriminator in fp32 (a no-op without bf16): GroupNorm's backward
+        # in bf16 is slower on a CPU than the fp32 frame network it normalises
+        recon = recon.float()
+        perc = perceptual(real, recon) if perceptual is not None else recon.new_zeros(())
         gan = cfg.adversarial_weight > 0 and step >= cfg.adversarial_start * cfg.steps
         # generator: reconstruction + non-saturating adversarial + perceptual + quantizer terms
         recon_loss = F.mse_loss(recon, real)
         adv = F.softplus(-disc(recon)).mean() if gan else recon.new_zeros(())
-        perc = perceptual(real, recon) if perceptual is not None else recon.new_zeros(())
         g_loss = recon_loss + cfg.adversarial_weight * adv + cfg.perceptual_weight * perc + sum(q_losses.values())
         # discriminator: BCE + R1 on reals (every r1_every steps, scaled up to match: lazy R1) + LeCam
         if gan:
