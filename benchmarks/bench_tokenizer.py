@@ -7,7 +7,7 @@
    counter and MFU against the hardware's fp32 peak (``magvit.infra.hardware.cpu_peak``: cores x clock x
    vector FLOPs per cycle; notebook 00 states it) and, beside it, as a share of the fp32 matmul rate measured here.
    Variants: without the GAN (reconstruction + quantizer only), with lazy R1 (every 4th step), with
-   the perceptual stand-in, and the larger resolution of the gpu profile for reference.
+   the perceptual stand-in toggled, bf16 autocast toggled (``TokenizerConfig.bf16``), half the batch, 2x filters.
 2. Encode and decode clips per second (inference, batch 32).
 Prints plain tables; the timings depend on whatever else runs on the machine.
 """
@@ -24,7 +24,7 @@ import torch
 from magvit import profiles
 from magvit.config import Profile, TokenizerConfig
 from magvit.infra.artifacts import ArtifactStore
-from magvit.infra.hardware import best_time, count_flops, cpu_peak, matmul_gflops, mfu
+from magvit.infra.hardware import best_time, count_flops, cpu_peak, has_bf16, matmul_gflops, mfu
 from magvit.tokenizer.train import setup_training
 
 
@@ -69,7 +69,8 @@ def main() -> None:
     hardware, matmul = cpu_peak(cores=torch.get_num_threads()), matmul_gflops()
     peak = hardware.gflops
     print(f"profile {p.name}: torch {torch.__version__}, {torch.get_num_threads()} threads, hardware peak "
-          f"{peak:.0f} GFLOP/s ({hardware.assumption}), measured fp32 matmul {matmul:.1f} GFLOP/s\n")
+          f"{peak:.0f} GFLOP/s ({hardware.assumption}), measured fp32 matmul {matmul:.1f} GFLOP/s; bf16 units "
+          f"(AMX / AVX512_BF16): {'yes' if has_bf16() else 'no (bf16 runs emulated)'}\n")
     cfg = p.tokenizer
     rows = [
         train_step_row(p, cfg, "profile (as trained)", args.repeats, peak, matmul, store),
@@ -79,6 +80,11 @@ def main() -> None:
                        matmul, store),
         train_step_row(p, replace(cfg, perceptual_weight=0.1 if cfg.perceptual_weight == 0 else 0.0),
                        "perceptual " + ("on" if cfg.perceptual_weight == 0 else "off"), args.repeats, peak, matmul,
+                       store),
+        # bf16 autocast (TokenizerConfig.bf16; the cpu profile trains under it): fast only with bf16 units
+        train_step_row(p, replace(cfg, bf16=not cfg.bf16), "bf16 " + ("off (fp32)" if cfg.bf16 else "on"),
+                       args.repeats, peak, matmul, store),
+        train_step_row(p, replace(cfg, batch_size=cfg.batch_size // 2), "half the batch", args.repeats, peak, matmul,
                        store),
         train_step_row(p, replace(cfg, filters=2 * cfg.filters), "2x filters", max(1, args.repeats // 2), peak,
                        matmul, store),

@@ -136,7 +136,8 @@ ADAPTATIONS: dict[str, tuple[object, str]] = {
 }
 
 
-# The row of the shared tokenizer's recipe (``magvit.profiles.SCALE_ADAPTATIONS``; the cpu run is 900 steps long)
+# The row of the shared tokenizer's recipe (``magvit.profiles.SCALE_ADAPTATIONS``; the curves' cpu run: 900 x 9 clips,
+# fp32)
 RECIPE_ROW = f"vq: {_RECIPE_NAME}, BN recalibrated, 128-dim codes"
 
 # The rows notebook 03 shows (the benchmark script ran them at cpu; at smoke the notebook runs them itself).
