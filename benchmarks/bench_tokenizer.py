@@ -89,7 +89,8 @@ def main() -> None:
         train_step_row(p, replace(cfg, filters=2 * cfg.filters), "2x filters", max(1, args.repeats // 2), peak,
                        matmul, store),
     ]
-    print("training step (G + D with R1 and LeCam + EMA), MFU vs the hardware peak and vs the measured matmul rate")
+    print("training step (G + D with R1 and LeCam + EMA), MFU vs the hardware's fp32 peak and the measured fp32 "
+          "matmul rate (a bf16 row can exceed 100%: AMX runs bf16 faster than the fp32 peak)")
     print(pd.DataFrame(rows).to_string(index=False))
     print("\ninference throughput (EMA tokenizer, untrained weights: speed does not depend on them)")
     rows = [throughput_row(p, cfg, 32, args.repeats, store),

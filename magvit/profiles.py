@@ -80,8 +80,8 @@ def cpu() -> Profile:
         # 15 minutes go to clips: bf16 autocast (0.27 s a step at batch 9 against 0.52 in fp32, 2 cores with AMX) and
         # no perceptual term (its fp32 frame network cost ~0.2 s a step for a gain within seed spread: 0.89 / 0.62 of
         # the class on seeds 0 / 1 against 0.58 without, one seed), 1500 steps of 18 clips (3.3x the clips of 900 x 9):
-        # in the dissection (96 val clips per benchmark, seed 0) 0.89 of the class, 0.84 of the pushbot direction,
-        # 0.59 of IS (proxy), +2.1 dB on shapes, 12.2 min on 2 cores
+        # in the dissection (96 val clips per benchmark, seeds 0 / 1) 0.89 / 0.90 of the class, 0.84 / 0.88 of the
+        # pushbot direction, 0.59 / 0.63 of IS (proxy), +2.1 / +2.5 dB on shapes, 12.2 / 12.5 min on 2 cores
         tokenizer=TokenizerConfig(codebook_size=1024, embedding_dim=128, steps=1500, batch_size=18, bf16=True,
                                   table7_steps=64, **SCALE_ADAPTATIONS),
         # dropout 0 (paper 0.1): a few hundred steps on never-repeating clips need no regulariser, and
