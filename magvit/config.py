@@ -54,8 +54,8 @@ class TokenizerConfig:
     # The paper's per-frame perceptual loss needs pretrained weights (VGG/ResNet-50) that cannot be
     # downloaded here. perceptual_network = "frame_net" uses a small frame network trained on the
     # stand-in data (magvit.tokenizer.perceptual); a path to a TorchScript module plugs in real weights. The
-    # smoke and paper profiles use the code's 0.1; cpu spends its
-    # 15 minutes on more clips instead (issue 26's dissection, ``magvit.profiles.cpu``).
+    # smoke and paper profiles use the code's 0.1; cpu spends its 15 minutes on more clips instead (issue 26's
+    # dissection, ``magvit.profiles.cpu``).
     perceptual_weight: float = 0.0
     perceptual_network: str = "frame_net"
     perceptual_steps: int = 150  # training steps of the frame network stand-in
@@ -98,8 +98,8 @@ class TokenizerConfig:
     # EMA's BatchNorm statistics on this many further training batches (SWA's update_bn, Izmailov et al. 2018):
     # averaged weights never produced the statistics the training copy's running averages hold
     bn_recalibration_batches: int = 0
-    # paper/code: fp32 (TPU bf16 matmuls aside). True: the generator's and the perceptual network's forward under
-    # bfloat16 autocast, the quantizer and the losses in fp32 (mixed precision: fp32 master weights, fp32 inference).
+    # paper/code: fp32 (TPU bf16 matmuls aside). True: the generator's forward under bfloat16 autocast; the
+    # quantizer, the losses, the frame network and the discriminator in fp32 (fp32 master weights, fp32 inference).
     # On a CPU with bf16 units (AMX / AVX512_BF16) a cpu-profile step takes 0.21 s instead of 0.52 (measured,
     # 2 cores); without them bf16 runs emulated and slower (``magvit.infra.hardware.has_bf16``)
     bf16: bool = False
