@@ -59,6 +59,9 @@ class TokenizerConfig:
     perceptual_weight: float = 0.0
     perceptual_network: str = "frame_net"
     perceptual_steps: int = 150  # training steps of the frame network stand-in
+    # not in the paper or code: Mathieu et al. 2016's gradient difference loss, | |d x| - |d x^| | along t, h and w,
+    # which an MSE-trained decoder's blur violates (the proxy evaluator reads its frame differences). 0 = the paper
+    gradient_weight: float = 0.0
     adversarial_weight: float = 0.1
     lecam_weight: float = 0.001  # paper: LeCam on; official configs: off (0)
     r1_weight: float = 10.0

@@ -225,6 +225,42 @@ def test_training_with_the_perceptual_stand_in_logs_it(tmp_path):
     assert (log["perceptual"] > 0).all()
 
 
+def test_gradient_difference_loss_penalises_blur_not_colour():
+    """Mathieu et al. 2016's GDL (alpha = 1): | |dx| - |dx^| | averaged along t, h, w and summed."""
+    from magvit.metrics.proxy import blur
+    from magvit.tokenizer.train import gradient_difference_loss
+
+    step_in_w = torch.zeros(1, 1, 2, 2, 2)
+    step_in_w[..., 1] = 1.0  # |dx| = 1 along w, 0 along t and h
+    flat = torch.full_like(step_in_w, 0.5)
+    assert gradient_difference_loss(step_in_w, flat).item() == pytest.approx(1.0)
+    torch.manual_seed(0)
+    video = torch.rand(2, 3, 8, 16, 16)
+    assert gradient_difference_loss(video, video).item() == 0.0
+    assert gradient_difference_loss(video, video + 0.1).item() == pytest.approx(0.0, abs=1e-6)  # colour is MSE's job
+    assert gradient_difference_loss(video, blur(video, 1.0)).item() > 0.1
+
+
+def test_zero_padded_conv_equals_explicit_zero_padding():
+    """Zeros around an odd kernel are the convolution's own padding (no padded copy); the sums are those of
+    F.pad(constant 0) then an unpadded convolution. An even kernel keeps the explicit, asymmetric pad."""
+    import torch.nn.functional as F
+
+    from magvit.tokenizer.layers import Conv
+
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 5, 6, 7)
+    for kernel in [(3, 3, 3), (1, 3, 3), (4, 4, 4)]:
+        conv = Conv(3, 4, kernel, "zeros")
+        pad = [p for k in reversed(kernel) for p in ((k - 1) // 2, k // 2)]
+        expected = F.conv3d(F.pad(x, pad), conv.conv.weight, conv.conv.bias)
+        assert conv(x).shape == expected.shape == (2, 4, 5, 6, 7)
+        torch.testing.assert_close(conv(x), expected, rtol=1e-5, atol=1e-5)
+        assert any(conv.pad) == (kernel == (4, 4, 4))
+    reflect = Conv(3, 4, (3, 3, 3), "reflect")  # reflect keeps F.pad: the conv's own padding is 0
+    assert reflect.conv.padding == (0, 0, 0) and any(reflect.pad)
+
+
 def test_token_consistency_reflect_vs_zero_padding_on_flat_content():
     """Flat content looks the same everywhere under reflect padding (every token equal, consistency 1);
     zero padding darkens the border, so shifted border tokens differ: the mechanism behind C10."""

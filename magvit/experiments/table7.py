@@ -40,7 +40,9 @@ def table7_configs(profile: Profile) -> dict[str, TokenizerConfig]:
     twin for C10, and "MAGVIT 3D-VQ-B paper design", the B model without the adaptations)."""
     base = profile.tokenizer
     steps = base.table7_steps
-    large = replace(base, dataset="shapes", steps=steps, warmup_steps=min(base.warmup_steps, max(1, steps // 5)))
+    # reflect padding is the paper's MAGVIT design (Sec. 3.1) whatever the shared tokenizer uses (cpu: zeros, for speed)
+    large = replace(base, dataset="shapes", steps=steps, warmup_steps=min(base.warmup_steps, max(1, steps // 5)),
+                    padding="reflect")
     small = replace(large, filters=max(8, large.filters // 2), discriminator_filters=max(8, large.filters // 2))
     return {
         "2D-VQ": replace(small, kind="vq2d"),
