@@ -109,7 +109,7 @@ def cpu() -> Profile:
                             eval_samples=256, table1_train_fraction=0.5, ar_seeds=1, eval_fraction=0.5,
                             table2_large=(), scenes_train_fraction=0.5, task_eval_fraction=0.125, shapes_seeds=1,
                             shapes_single_task=False, table4_large=(), prefix_seeds=1, mt8_loss_rows=False,
-                            # Table 6's 2D-VQ at 500 of the shared tokenizer's 1500 steps (~12 min -> ~4)
+                            # Table 6's 2D-VQ at a third of the shared tokenizer's steps (733 of 2200)
                             vq2d_steps_fraction=1 / 3),
     )
 
@@ -136,10 +136,10 @@ def gpu() -> Profile:
     return Profile(
         name="gpu",
         data=DataConfig(num_frames=16, resolution=32),
-        # the cpu tokenizer's design and widths (its learning curves and adaptations hold at these widths) in fp32,
-        # 3000 steps of 24 clips (cpu: 1500 x 18 in bf16): on the H200 its reconstructions kept 100% of the shapes
-        # class, 90% of the pushbot direction and 92% of IS (proxy) (issue 26's gate: 80 / 80 / 70%; the cpu one: 90 /
-        # 87 / 57%). 100 s, and notebook 02's resolving power waits for it: the critical path of the first parallel
+        # the cpu tokenizer's widths and scale adaptations (its learning curves hold at these widths) in fp32 with
+        # reflect padding, 3000 steps of 24 clips (cpu since ef546fc: 2200 x 18 in bf16, zero padding, gradient
+        # difference term): on the H200 its reconstructions kept 100% of the shapes class, 90% of the pushbot direction
+        # and 92% of IS (proxy) (issue 26's gate: 80 / 80 / 70%; the cpu one at 1500 x 18: 90 / 87 / 57%). 100 s, and notebook 02's resolving power waits for it: the critical path of the first parallel
         # phase. Table 7's 16 models at 150 steps (cpu: 64; 200 before the refit)
         tokenizer=TokenizerConfig(codebook_size=1024, embedding_dim=128, steps=3000, batch_size=24, table7_steps=150,
                                   **SCALE_ADAPTATIONS),

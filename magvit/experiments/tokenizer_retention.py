@@ -33,8 +33,9 @@ TABLE = "diagnostics/tokenizer_retention_dissection"
 # change -> TokenizerConfig overrides of the profile's tokenizer (one change at a time). The rows are relative to the
 # `cpu` recipe of their run_commit: without the perceptual term before 16c6e24, with it (900 steps x 9 clips, fp32)
 # from 16c6e24 (the `perceptual term 0.1` rows then were the recipe itself), and since issue 26's last change bf16,
-# 1500 steps x 18 clips, no perceptual term (the `bf16, batch 18, no perceptual term` row, whose overrides are now
-# the recipe's own)
+# 1500 steps x 18 clips, no perceptual term (the `bf16, batch 18, no perceptual term` row), and from ef546fc on zero
+# padding and the gradient difference term at 0.1, 2200 steps (the `zero padding + gradient difference 0.1` row, whose
+# overrides are now the recipe's own)
 CHANGES: dict[str, dict] = {
     "recipe": {},
     "2x temporal compression (8x8x8 tokens)": {"temporal_downsample": (True, False)},
