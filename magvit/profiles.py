@@ -139,8 +139,9 @@ def gpu() -> Profile:
         # the cpu tokenizer's widths and scale adaptations (its learning curves hold at these widths) in fp32 with
         # reflect padding, 3000 steps of 24 clips (cpu since ef546fc: 2200 x 18 in bf16, zero padding, gradient
         # difference term): on the H200 its reconstructions kept 100% of the shapes class, 90% of the pushbot direction
-        # and 92% of IS (proxy) (issue 26's gate: 80 / 80 / 70%; the cpu one at 1500 x 18: 90 / 87 / 57%). 100 s, and notebook 02's resolving power waits for it: the critical path of the first parallel
-        # phase. Table 7's 16 models at 150 steps (cpu: 64; 200 before the refit)
+        # and 92% of IS (proxy) (issue 26's gate: 80 / 80 / 70%; the cpu one at 1500 x 18: 90 / 87 / 57%). 100 s,
+        # and notebook 02's resolving power waits for it: the critical path of the first parallel phase. Table 7's
+        # 16 models at 150 steps (cpu: 64; 200 before the refit)
         tokenizer=TokenizerConfig(codebook_size=1024, embedding_dim=128, steps=3000, batch_size=24, table7_steps=150,
                                   **SCALE_ADAPTATIONS),
         transformer=b,
