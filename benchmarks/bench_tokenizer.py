@@ -7,7 +7,8 @@
    counter and MFU against the hardware's fp32 peak (``magvit.infra.hardware.cpu_peak``: cores x clock x
    vector FLOPs per cycle; notebook 00 states it) and, beside it, as a share of the fp32 matmul rate measured here.
    Variants: without the GAN (reconstruction + quantizer only), with lazy R1 (every 4th step), with
-   the perceptual stand-in toggled, bf16 autocast toggled (``TokenizerConfig.bf16``), half the batch, 2x filters.
+   the perceptual stand-in toggled, bf16 autocast toggled (``TokenizerConfig.bf16``), half the batch, the padding
+   toggled (reflect / zeros), the gradient difference term toggled, 2x filters.
 2. Encode and decode clips per second (inference, batch 32).
 Prints plain tables; the timings depend on whatever else runs on the machine.
 """
@@ -86,6 +87,13 @@ def main() -> None:
                        args.repeats, peak, matmul, store),
         train_step_row(p, replace(cfg, batch_size=cfg.batch_size // 2), "half the batch", args.repeats, peak, matmul,
                        store),
+        # padding: reflect (the paper) pads a copy of every conv's input; zeros around an odd kernel is the conv's own
+        train_step_row(p, replace(cfg, padding="zeros" if cfg.padding == "reflect" else "reflect"),
+                       "padding " + ("zeros" if cfg.padding == "reflect" else "reflect"), args.repeats, peak, matmul,
+                       store),
+        train_step_row(p, replace(cfg, gradient_weight=0.1 if cfg.gradient_weight == 0 else 0.0),
+                       "gradient difference " + ("on" if cfg.gradient_weight == 0 else "off"), args.repeats, peak,
+                       matmul, store),
         train_step_row(p, replace(cfg, filters=2 * cfg.filters), "2x filters", max(1, args.repeats // 2), peak,
                        matmul, store),
     ]
