@@ -84,8 +84,8 @@ def cpu() -> Profile:
         # pushbot direction, 0.59 / 0.63 of IS (proxy), +2.1 / +2.5 dB on shapes, 12.2 / 12.5 min on 2 cores.
         # Then the official code's zero padding, done by the convolution itself (a step 0.35 s instead of 0.42: 2200
         # steps in the same minutes; 0.95 / 0.82 / 0.67, one seed), and Mathieu et al.'s gradient difference loss at
-        # 0.1 (the evaluator was less sure of every reconstructed class, easy ones too: blur; 0.95 / 0.91 / 0.72 of
-        # class / direction / IS (proxy), +1.9 dB on shapes over 1500 steps, 13.6 min; seed 0). Table 7 keeps reflect.
+        # 0.1 (the evaluator was less sure of every reconstructed class, easy ones too: blur; seeds 0 / 1: 0.95 / 0.91
+        # of the class, 0.91 / 0.91 of the direction, 0.72 / 0.73 of IS (proxy), 13.6 min). Table 7 keeps reflect.
         tokenizer=TokenizerConfig(codebook_size=1024, embedding_dim=128, steps=2200, batch_size=18, bf16=True,
                                   padding="zeros", gradient_weight=0.1, table7_steps=64, **SCALE_ADAPTATIONS),
         # dropout 0 (paper 0.1): a few hundred steps on never-repeating clips need no regulariser, and
