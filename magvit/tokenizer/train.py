@@ -60,8 +60,9 @@ def r1_penalty(discriminator: nn.Module, real: torch.Tensor) -> tuple[torch.Tens
 
 def gradient_difference_loss(real: torch.Tensor, recon: torch.Tensor) -> torch.Tensor:
     """Mathieu et al. 2016 ("Deep multi-scale video prediction beyond mean square error", Eq. 4, alpha = 1):
-    the mean over t, h and w of | |x_i - x_{i-1}| - |x^_i - x^_{i-1}| |. Blur shrinks |d x^|, so this penalises the
-    smoothing that MSE prefers under uncertainty; a colour offset costs nothing here (MSE still sets it)."""
+    | |x_i - x_{i-1}| - |x^_i - x^_{i-1}| | averaged along each of t, h and w, the three averages summed. Blur
+    shrinks |d x^|, so this penalises the smoothing that MSE prefers under uncertainty; a colour offset costs nothing
+    here (MSE still sets it)."""
     loss = real.new_zeros(())
     for dim in (2, 3, 4):  # [B, 3, T, H, W]
         loss = loss + (real.diff(dim=dim).abs() - recon.diff(dim=dim).abs()).abs().mean()
