@@ -21,6 +21,15 @@ def unkeyed(default: Any) -> Any:
     return field(default=default, metadata={KEYED: False})
 
 
+UNLESS_DEFAULT = "unless default"
+
+
+def keyed_unless_default(default: Any) -> Any:
+    """A config field added after artifacts were cached, whose default is the behaviour from before it: in artifact
+    keys and sidecars only when set to anything else, so that the caches made before it stay valid."""
+    return field(default=default, metadata={KEYED: UNLESS_DEFAULT})
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """Clip geometry shared by every benchmark of a profile (paper: 16 x 128 x 128, BAIR 64 x 64)."""
@@ -62,6 +71,9 @@ class TokenizerConfig:
     # not in the paper or code: Mathieu et al. 2016's gradient difference loss, | |d x| - |d x^| | along t, h and w,
     # which an MSE-trained decoder's blur violates (the proxy evaluator reads its frame differences). 0 = the paper
     gradient_weight: float = 0.0
+    # the pixel term: "l2" (paper Sec. 3.1 and official losses.py) or "l1" (taming's VQGAN: the median under
+    # uncertainty, not the mean, so sharper edges where the decoder cannot tell)
+    recon_loss: str = keyed_unless_default("l2")
     adversarial_weight: float = 0.1
     lecam_weight: float = 0.001  # paper: LeCam on; official configs: off (0)
     r1_weight: float = 10.0

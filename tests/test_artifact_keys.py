@@ -60,11 +60,24 @@ def test_sampling_fields_keep_the_transformer_key(change):
 
 
 @pytest.mark.parametrize("change", [{"steps": 7}, {"lr": 0.5}, {"norm": "group"}, {"codebook_size": 32},
-                                    {"adversarial_start": 0.5}])
+                                    {"adversarial_start": 0.5}, {"recon_loss": "l1"}])
 def test_a_tokenizer_training_field_changes_both_keys(change):
     cfg = replace(P.tokenizer, **change)
     assert tokenizer_key(cfg) != tokenizer_key(P.tokenizer)
     assert transformer_key(tokenizer=cfg) != transformer_key()
+
+
+def test_a_field_added_later_is_keyed_only_away_from_its_default():
+    """``recon_loss`` came after the caches of the committed run: at its default ("l2", the behaviour from before it)
+    it is not in the key or the sidecar, so those caches stay valid; set to anything else it is."""
+    from magvit.config import UNLESS_DEFAULT
+
+    assert {f.name for f in dataclasses.fields(TokenizerConfig) if f.metadata.get(KEYED) == UNLESS_DEFAULT} == {
+        "recon_loss"}
+    assert "recon_loss" not in config_dict(P.tokenizer)
+    assert config_dict(replace(P.tokenizer, recon_loss="l1"))["recon_loss"] == "l1"
+    assert "recon_loss" not in config_dict(GenerativeConfig(transformer=P.transformer, tokenizer=P.tokenizer,
+                                                            data=P.data))["tokenizer"]
 
 
 @pytest.mark.parametrize("change", [{"num_frames": 8}, {"resolution": 32}, {"real_data": True}])

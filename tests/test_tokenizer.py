@@ -241,6 +241,32 @@ def test_gradient_difference_loss_penalises_blur_not_colour():
     assert gradient_difference_loss(video, blur(video, 1.0)).item() > 0.1
 
 
+def test_pixel_loss_l2_and_l1_and_unknown_kind():
+    """The reconstruction term: mean squared error (the paper's) or mean absolute error (taming's VQGAN); L1's
+    optimum under a two-valued target is the median, L2's the mean."""
+    from magvit.tokenizer.train import pixel_loss
+
+    real = torch.tensor([0.0, 0.0, 1.0])
+    recon = torch.tensor([0.5, 0.5, 0.5])
+    assert pixel_loss(recon, real, "l2").item() == pytest.approx(0.25)
+    assert pixel_loss(recon, real, "l1").item() == pytest.approx(0.5)
+    candidates = torch.linspace(0, 1, 101)
+    l1 = [pixel_loss(torch.full((3,), c.item()), real, "l1").item() for c in candidates]
+    l2 = [pixel_loss(torch.full((3,), c.item()), real, "l2").item() for c in candidates]
+    assert candidates[int(torch.tensor(l1).argmin())].item() == pytest.approx(0.0)  # the median of (0, 0, 1)
+    assert candidates[int(torch.tensor(l2).argmin())].item() == pytest.approx(1 / 3, abs=0.01)  # the mean
+    with pytest.raises(ValueError, match="unknown recon_loss 'huber'"):
+        pixel_loss(recon, real, "huber")
+
+
+def test_unknown_recon_loss_fails_before_training():
+    from magvit.tokenizer.train import setup_training
+
+    p = profiles.get("smoke", device="cpu")
+    with pytest.raises(ValueError, match="unknown recon_loss 'l3'; choose from l2, l1"):
+        setup_training(p, replace(p.tokenizer, recon_loss="l3"))
+
+
 def test_zero_padded_conv_equals_explicit_zero_padding():
     """Zeros around an odd kernel are the convolution's own padding (no padded copy); the sums are those of
     F.pad(constant 0) then an unpadded convolution. An even kernel keeps the explicit, asymmetric pad."""
@@ -594,6 +620,34 @@ def test_retention_of_identity_equals_real_and_of_mean_colour_is_chance(trained_
     assert bar.meets_bar.all() and np.allclose(bar.ratio, 1.0)
     assert not retention_bar(flat).meets_bar.all()
     assert "gate met" in retention_text(bar) and "misses" in retention_text(retention_bar(flat))
+
+
+def test_retention_intervals_bracket_the_ratio_and_repeat(trained_evaluator):
+    """The gate's bootstrap intervals: exactly 1 for a perfect tokenizer (every resample keeps it all), around the
+    ratio for a lossy one, the same under the same seed; retention_bar carries them and the verdict is unchanged."""
+    from magvit.metrics.proxy import blur
+    from magvit.tokenizer.evaluate import labelled_clips, retention, retention_bar, retention_intervals, retention_text
+
+    p, ev = trained_evaluator
+    clips = labelled_clips(p.data, 96)
+    same = {name: item.video.clone() for name, item in clips.items()}
+    exact = retention_intervals(ev, clips, same, num_bootstrap=20)
+    assert np.allclose(exact.ratio_low, 1.0) and np.allclose(exact.ratio_high, 1.0)
+    blurred = {name: blur(item.video, 1.5) for name, item in clips.items()}
+    ints = retention_intervals(ev, clips, blurred, num_bootstrap=50, seed=3)
+    assert ints.equals(retention_intervals(ev, clips, blurred, num_bootstrap=50, seed=3))
+    bar = retention_bar(retention(ev, clips, recons=blurred), intervals=ints)
+    assert list(bar.columns[-3:]) == ["ratio_low", "ratio_high", "meets_bar"]
+    assert (bar.ratio_low <= bar.ratio + 1e-9).all() and (bar.ratio <= bar.ratio_high + 1e-9).all(), bar
+    assert (bar.ratio_high > bar.ratio_low).any(), "a lossy reconstruction's ratio varies over resamples"
+    assert bar.meets_bar.equals(retention_bar(retention(ev, clips, recons=blurred)).meets_bar)
+    assert "[" in retention_text(bar)
+    with pytest.raises(ValueError, match="intervals lack the gated rows"):
+        retention_bar(retention(ev, clips, recons=blurred), intervals=ints.iloc[:1])
+    with pytest.raises(ValueError, match="num_bootstrap"):
+        retention_intervals(ev, clips, blurred, num_bootstrap=1)
+    with pytest.raises(ValueError, match="reconstructions of 'pushbot'"):
+        retention_intervals(ev, clips, {"shapes": blurred["shapes"]})
 
 
 def test_retention_errors(trained_evaluator):

@@ -34,7 +34,7 @@ from typing import Any
 
 import torch
 
-from magvit.config import KEYED
+from magvit.config import KEYED, UNLESS_DEFAULT
 from magvit.infra.atomic import atomic_write_bytes, atomic_write_text
 from magvit.infra.checks import check_seed
 from magvit.infra.locks import file_lock
@@ -61,10 +61,13 @@ class ArtifactDamagedError(RuntimeError):
 
 def keyed_fields(value: Any) -> Any:
     """``value`` with every (nested) dataclass turned into a dict of its keyed fields: those not declared
-    ``magvit.config.unkeyed`` (fields that cannot change trained weights)."""
+    ``magvit.config.unkeyed`` (fields that cannot change trained weights), and those declared
+    ``keyed_unless_default`` only where they are set to something other than their default."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: keyed_fields(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if f.metadata.get(KEYED, True)}
+        def keyed(f: dataclasses.Field) -> bool:
+            mode = f.metadata.get(KEYED, True)
+            return getattr(value, f.name) != f.default if mode == UNLESS_DEFAULT else bool(mode)
+        return {f.name: keyed_fields(getattr(value, f.name)) for f in dataclasses.fields(value) if keyed(f)}
     if isinstance(value, list | tuple):
         return [keyed_fields(v) for v in value]
     if isinstance(value, dict):

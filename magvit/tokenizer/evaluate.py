@@ -161,9 +161,50 @@ def tokenizer_retention(tokenizer: VQTokenizer, evaluator: ProxyEvaluator, clips
     return retention(evaluator, clips, lambda v: reconstruct(tokenizer, v), is_splits=is_splits)
 
 
-def retention_bar(table: pd.DataFrame, gate: dict[tuple[str, str], float] | None = None) -> pd.DataFrame:
+def retention_intervals(evaluator: ProxyEvaluator, clips: dict[str, LabelledClips], recons: dict[str, torch.Tensor],
+                        gate: dict[tuple[str, str], float] | None = None, num_bootstrap: int = 200, seed: int = 0,
+                        is_splits: int = 4, level: float = 0.95) -> pd.DataFrame:
+    """Percentile bootstrap interval of each gated retention ratio (reconstructions' value / real clips'), resampling
+    the clips with replacement and pairing them (a resample takes the same clips real and reconstructed), so that the
+    gate's reading says how far the clips' sampling alone moves it. Columns benchmark, head, ratio_low, ratio_high."""
+    gate = RETENTION_GATE if gate is None else gate
+    if num_bootstrap < 2:
+        raise ValueError(f"num_bootstrap must be at least 2, got {num_bootstrap}")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must lie in (0, 1), got {level}")
+    rng = np.random.default_rng(seed)
+    rows = []
+    for bench, head in gate:
+        if bench not in clips or bench not in recons:
+            raise ValueError(f"retention_intervals needs clips and reconstructions of {bench!r} for its gated row "
+                             f"({bench}, {head})")
+        item, recon = clips[bench], recons[bench]
+        if head == "is_proxy":
+            real, fake = evaluator.class_probs(item.video), evaluator.class_probs(recon)
+
+            def ratio(idx: np.ndarray, real=real, fake=fake) -> float:
+                splits = min(is_splits, len(idx))
+                return inception_score(fake[idx], splits)[0] / inception_score(real[idx], splits)[0]
+        else:
+            target = item.labels[head].numpy()
+            valid = target >= 0
+            real = (evaluator.predict(item.video, head) == target)[valid]
+            fake = (evaluator.predict(recon, head) == target)[valid]
+
+            def ratio(idx: np.ndarray, real=real, fake=fake) -> float:
+                return float(fake[idx].mean() / real[idx].mean()) if real[idx].any() else float("nan")
+        n = len(real)
+        draws = np.array([ratio(rng.integers(0, n, n)) for _ in range(num_bootstrap)])
+        low, high = np.nanquantile(draws, [(1 - level) / 2, (1 + level) / 2])
+        rows.append({"benchmark": bench, "head": head, "ratio_low": float(low), "ratio_high": float(high)})
+    return pd.DataFrame(rows)
+
+
+def retention_bar(table: pd.DataFrame, gate: dict[tuple[str, str], float] | None = None,
+                  intervals: pd.DataFrame | None = None) -> pd.DataFrame:
     """Issue 26's gate on a :func:`retention` table: per gated (benchmark, head), the reconstructions' value as a
-    fraction of the real clips' (``ratio``) against the ``required`` fraction (``RETENTION_GATE``)."""
+    fraction of the real clips' (``ratio``) against the ``required`` fraction (``RETENTION_GATE``). The verdict reads
+    the ratio itself; ``intervals`` (:func:`retention_intervals`) add ``ratio_low`` / ``ratio_high`` beside it."""
     gate = RETENTION_GATE if gate is None else gate
     indexed = table.set_index(["benchmark", "head"])
     missing = [k for k in gate if k not in indexed.index]
@@ -176,13 +217,21 @@ def retention_bar(table: pd.DataFrame, gate: dict[tuple[str, str], float] | None
         ratio = recon / real if real > 0 else float("nan")
         rows.append({"criterion": "retention", "benchmark": bench, "head": head, "real": real, "reconstruction": recon,
                      "ratio": ratio, "required": required, "meets_bar": bool(ratio >= required)})
-    return pd.DataFrame(rows)
+    bar = pd.DataFrame(rows)
+    if intervals is not None:
+        missing = [k for k in gate if k not in set(zip(intervals.benchmark, intervals["head"], strict=True))]
+        if missing:
+            raise ValueError(f"intervals lack the gated rows {missing}")
+        bar = bar.merge(intervals[["benchmark", "head", "ratio_low", "ratio_high"]], on=["benchmark", "head"])
+        bar = bar[[c for c in bar.columns if c != "meets_bar"] + ["meets_bar"]]
+    return bar
 
 
 def retention_text(bar: pd.DataFrame) -> str:
     """A computed sentence on :func:`retention_bar`."""
+    interval = (lambda r: f" [{r.ratio_low:.0%}, {r.ratio_high:.0%}]") if "ratio_low" in bar else (lambda r: "")
     parts = [f"{r.benchmark} {'IS (proxy)' if r.head == 'is_proxy' else r.head} {r.reconstruction:.3f} of "
-             f"{r.real:.3f} ({r.ratio:.0%}, bar {r.required:.0%})" for r in bar.itertuples()]
+             f"{r.real:.3f} ({r.ratio:.0%}{interval(r)}, bar {r.required:.0%})" for r in bar.itertuples()]
     met = bar.meets_bar
     head = ("**The tokenizer keeps what the evaluator reads (gate met)**" if met.all() else
             f"**The tokenizer misses the retention gate on {len(bar) - int(met.sum())} of {len(bar)} criteria**")

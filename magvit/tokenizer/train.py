@@ -69,6 +69,18 @@ def gradient_difference_loss(real: torch.Tensor, recon: torch.Tensor) -> torch.T
     return loss
 
 
+RECON_LOSSES = ("l2", "l1")
+
+
+def pixel_loss(recon: torch.Tensor, real: torch.Tensor, kind: str) -> torch.Tensor:
+    """The reconstruction term ||x - x^||: mean squared ("l2", the paper's) or mean absolute ("l1", taming's VQGAN)."""
+    if kind == "l2":
+        return F.mse_loss(recon, real)
+    if kind == "l1":
+        return F.l1_loss(recon, real)
+    raise ValueError(f"unknown recon_loss {kind!r}; choose from {', '.join(RECON_LOSSES)}")
+
+
 @torch.no_grad()
 def ema_update(ema: nn.Module, model: nn.Module, decay: float, step: int) -> None:
     """Polyak averaging with the usual warm-up (decay grows as (1 + t) / (10 + t) up to ``decay``)."""
@@ -143,6 +155,8 @@ def setup_training(profile: Profile, cfg: TokenizerConfig, seed: int = 0, store:
     if cfg.bf16 and torch.device(dev).type == "cpu" and not has_bf16():
         warnings.warn("tokenizer bf16=True on a CPU without bf16 units (AMX / AVX512_BF16): autocast runs emulated, "
                       "slower than fp32; the profile's times assume bf16 units", stacklevel=2)
+    if cfg.recon_loss not in RECON_LOSSES:
+        raise ValueError(f"unknown recon_loss {cfg.recon_loss!r}; choose from {', '.join(RECON_LOSSES)}")
     if cfg.init not in ("scratch", "central", "average"):
         raise ValueError(f"unknown init {cfg.init!r}; choose from scratch, central, average")
     if cfg.init != "scratch" and cfg.kind != "magvit3d":
@@ -172,7 +186,7 @@ def setup_training(profile: Profile, cfg: TokenizerConfig, seed: int = 0, store:
         perc = perceptual(real, recon) if perceptual is not None else recon.new_zeros(())
         gan = cfg.adversarial_weight > 0 and step >= cfg.adversarial_start * cfg.steps
         # generator: reconstruction + non-saturating adversarial + perceptual + quantizer terms
-        recon_loss = F.mse_loss(recon, real)
+        recon_loss = pixel_loss(recon, real, cfg.recon_loss)
         gdl = gradient_difference_loss(real, recon) if cfg.gradient_weight > 0 else None
         adv = F.softplus(-disc(recon)).mean() if gan else recon.new_zeros(())
         g_loss = recon_loss + cfg.adversarial_weight * adv + cfg.perceptual_weight * perc + sum(q_losses.values())
