@@ -104,3 +104,26 @@ def test_retention_dissection_script_at_smoke(tmp_path):
     subprocess.run(script + ["--references"], env=env, check=True, capture_output=True, timeout=300)
     refs = pd.read_csv(tmp_path / "diagnostics" / "tokenizer_retention_references.csv")
     assert {"block mean 4x4x4", "clip mean colour", "blur 1 px"} <= set(refs.reference)
+
+
+def test_evaluator_strength_script_at_smoke(tmp_path):
+    """benchmarks/evaluator_strength.py: one row per (evaluator budget, benchmark, head), the gated rows with their
+    intervals, the same tokenizer's reconstructions read by every evaluator."""
+    env = {"MAGVIT_RESULTS": str(tmp_path), "MAGVIT_CACHE": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin",
+           "PYTHONPATH": str(REPO_ROOT)}
+    script = [sys.executable, str(REPO_ROOT / "benchmarks" / "evaluator_strength.py"), "--profile", "smoke",
+              "--steps", "4", "6", "--clips", "6"]
+    subprocess.run(script, env=env, check=True, capture_output=True, timeout=300)
+    table = pd.read_csv(tmp_path / "diagnostics" / "evaluator_strength.csv")
+    assert set(table.evaluator_steps) == {4, 6}
+    per_budget = table.groupby("evaluator_steps").size()
+    assert per_budget.nunique() == 1 and per_budget.iloc[0] >= 6
+    gated = table[table.required.notna()]
+    assert len(gated) == 2 * 3
+    judged = gated.dropna(subset=["ratio_low", "ratio_high"])  # a smoke evaluator may read a head at 0 on real clips
+    assert len(judged) >= 2 and (judged.ratio_low <= judged.ratio_high).all()
+    assert table[table.required.isna()].ratio_low.isna().all()
+    # a real-clip reading of the same head differs between budgets only through the evaluator
+    assert (table.clips > 0).all() and set(table["head"]) >= {"label", "direction", "is_proxy"}
+    mono = pd.read_csv(tmp_path / "diagnostics" / "evaluator_strength_monotonicity.csv")
+    assert set(mono.evaluator_steps) == {4, 6} and {"noise", "blur", "freeze"} <= set(mono.corruption)
