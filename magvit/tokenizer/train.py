@@ -69,16 +69,19 @@ def gradient_difference_loss(real: torch.Tensor, recon: torch.Tensor) -> torch.T
     return loss
 
 
-RECON_LOSSES = ("l2", "l1")
+# the reconstruction term ||x - x^||: mean squared ("l2", the paper's) or mean absolute ("l1", taming's VQGAN)
+RECON_LOSSES = {"l2": F.mse_loss, "l1": F.l1_loss}
+
+
+def check_recon_loss(kind: str) -> None:
+    if kind not in RECON_LOSSES:
+        raise ValueError(f"unknown recon_loss {kind!r}; choose from {', '.join(RECON_LOSSES)}")
 
 
 def pixel_loss(recon: torch.Tensor, real: torch.Tensor, kind: str) -> torch.Tensor:
-    """The reconstruction term ||x - x^||: mean squared ("l2", the paper's) or mean absolute ("l1", taming's VQGAN)."""
-    if kind == "l2":
-        return F.mse_loss(recon, real)
-    if kind == "l1":
-        return F.l1_loss(recon, real)
-    raise ValueError(f"unknown recon_loss {kind!r}; choose from {', '.join(RECON_LOSSES)}")
+    """The reconstruction term of ``kind`` (``RECON_LOSSES``) between ``recon`` and ``real``."""
+    check_recon_loss(kind)
+    return RECON_LOSSES[kind](recon, real)
 
 
 @torch.no_grad()
@@ -155,8 +158,7 @@ def setup_training(profile: Profile, cfg: TokenizerConfig, seed: int = 0, store:
     if cfg.bf16 and torch.device(dev).type == "cpu" and not has_bf16():
         warnings.warn("tokenizer bf16=True on a CPU without bf16 units (AMX / AVX512_BF16): autocast runs emulated, "
                       "slower than fp32; the profile's times assume bf16 units", stacklevel=2)
-    if cfg.recon_loss not in RECON_LOSSES:
-        raise ValueError(f"unknown recon_loss {cfg.recon_loss!r}; choose from {', '.join(RECON_LOSSES)}")
+    check_recon_loss(cfg.recon_loss)  # before anything trains
     if cfg.init not in ("scratch", "central", "average"):
         raise ValueError(f"unknown init {cfg.init!r}; choose from scratch, central, average")
     if cfg.init != "scratch" and cfg.kind != "magvit3d":
