@@ -118,6 +118,15 @@ def labelled_clips(cfg: DataConfig, num_clips: int, split: str = "test", seed: i
     return out
 
 
+def head_outcomes(evaluator: ProxyEvaluator, item: LabelledClips, recon: torch.Tensor, head: str
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Per labelled clip (label >= 0), whether the evaluator's ``head`` reads the label right on the real clip and on
+    its reconstruction: two boolean arrays."""
+    target = item.labels[head].numpy()
+    valid = target >= 0
+    return ((evaluator.predict(item.video, head) == target)[valid], (evaluator.predict(recon, head) == target)[valid])
+
+
 def retention(evaluator: ProxyEvaluator, clips: dict[str, LabelledClips],
               reconstruct_fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
               recons: dict[str, torch.Tensor] | None = None, is_splits: int = 4) -> pd.DataFrame:
@@ -138,14 +147,11 @@ def retention(evaluator: ProxyEvaluator, clips: dict[str, LabelledClips],
             raise ValueError(f"{name}: reconstructions have shape {tuple(recon.shape)}, the clips "
                              f"{tuple(item.video.shape)}")
         for head, k in RETENTION_HEADS.items():
-            target = item.labels[head].numpy()
-            valid = target >= 0
-            if not valid.any():
+            if not (item.labels[head] >= 0).any():
                 continue
-            real = evaluator.predict(item.video, head)[valid] == target[valid]
-            fake = evaluator.predict(recon, head)[valid] == target[valid]
+            real, fake = head_outcomes(evaluator, item, recon, head)
             rows.append({"benchmark": name, "head": head, "real_accuracy": float(real.mean()),
-                         "recon_accuracy": float(fake.mean()), "chance": 1 / k, "clips": int(valid.sum())})
+                         "recon_accuracy": float(fake.mean()), "chance": 1 / k, "clips": len(real)})
         if name == "shapes":
             splits = min(is_splits, len(item.video))
             rows.append({"benchmark": name, "head": "is_proxy",
@@ -186,10 +192,7 @@ def retention_intervals(evaluator: ProxyEvaluator, clips: dict[str, LabelledClip
                 splits = min(is_splits, len(idx))
                 return inception_score(fake[idx], splits)[0] / inception_score(real[idx], splits)[0]
         else:
-            target = item.labels[head].numpy()
-            valid = target >= 0
-            real = (evaluator.predict(item.video, head) == target)[valid]
-            fake = (evaluator.predict(recon, head) == target)[valid]
+            real, fake = head_outcomes(evaluator, item, recon, head)
 
             def ratio(idx: np.ndarray, real=real, fake=fake) -> float:
                 return float(fake[idx].mean() / real[idx].mean()) if real[idx].any() else float("nan")
@@ -219,7 +222,8 @@ def retention_bar(table: pd.DataFrame, gate: dict[tuple[str, str], float] | None
                      "ratio": ratio, "required": required, "meets_bar": bool(ratio >= required)})
     bar = pd.DataFrame(rows)
     if intervals is not None:
-        missing = [k for k in gate if k not in set(zip(intervals.benchmark, intervals["head"], strict=True))]
+        present = set(zip(intervals.benchmark, intervals["head"], strict=True))
+        missing = [k for k in gate if k not in present]
         if missing:
             raise ValueError(f"intervals lack the gated rows {missing}")
         bar = bar.merge(intervals[["benchmark", "head", "ratio_low", "ratio_high"]], on=["benchmark", "head"])
