@@ -101,6 +101,14 @@ def test_retention_dissection_script_at_smoke(tmp_path):
         subprocess.run(script + ["--changes", "no such change"], env=env, check=True, capture_output=True, timeout=60)
     assert tokenizer_retention.read("no-such-profile") is None
     assert not tokenizer_retention.summary(table).empty
+    smoke_steps = profiles.get("smoke").evaluator.steps
+    assert set(table.evaluator_steps) == {smoke_steps}  # the evaluator that read each row
+    # rows of another evaluator (or written before the column) stay apart and say so
+    other = table.assign(evaluator_steps=smoke_steps + 1)
+    older = table.drop(columns="evaluator_steps")
+    names = set(tokenizer_retention.summary(pd.concat([table, other, older]), smoke_steps).index.get_level_values(0))
+    assert names == {f"{c}{tag}" for c in ("recipe", "64-dim codes")
+                     for tag in ("", f" [evaluator {smoke_steps + 1} steps]", " [earlier evaluator]")}
     subprocess.run(script + ["--references"], env=env, check=True, capture_output=True, timeout=300)
     refs = pd.read_csv(tmp_path / "diagnostics" / "tokenizer_retention_references.csv")
     assert {"block mean 4x4x4", "clip mean colour", "blur 1 px"} <= set(refs.reference)

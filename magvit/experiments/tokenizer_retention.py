@@ -96,7 +96,7 @@ def dissect(p: Profile, changes: list[str], seeds: list[int], steps: int, clips_
             value = long.set_index(["benchmark", "metric"])["value"]
             for bench in clips:
                 row = {"change": change, "seed": seed, "steps": steps, "evaluator_augment": p.evaluator.augment,
-                       "benchmark": bench, "psnr": value[(bench, "psnr")]}
+                       "evaluator_steps": p.evaluator.steps, "benchmark": bench, "psnr": value[(bench, "psnr")]}
                 for head, metric, name in (("label", "label_accuracy", "class"),
                                            ("direction", "direction_accuracy", "direction"),
                                            ("is_proxy", "is_proxy", "is")):
@@ -151,16 +151,17 @@ def merge(p: Profile, new: pd.DataFrame) -> pd.DataFrame:
     if path.exists():
         old = pd.read_csv(path)
         old = old[[c for c in old.columns if c not in results.PROVENANCE]]
-        # the evaluator that read the row: a row of the clean-clips evaluator (augment 0, or blank in rows written
-        # before the column existed, at the commit in run_commit) is kept beside the same change read by another
-        key = ["change", "seed", "steps", "evaluator_augment"]
-        if "evaluator_augment" not in old:
-            old = old.assign(evaluator_augment=float("nan"))
+        # the evaluator that read the row: a row of another evaluator (its augment and training steps; blank in rows
+        # written before the column existed, at the commit in run_commit) is kept beside the same change read by this
+        key = ["change", "seed", "steps", "evaluator_augment", "evaluator_steps"]
+        for column in ("evaluator_augment", "evaluator_steps"):
+            if column not in old:
+                old = old.assign(**{column: float("nan")})
         done = set(new[key].itertuples(index=False, name=None))
         old = old[[k not in done for k in old[key].itertuples(index=False, name=None)]]
         new = pd.concat([old, new], ignore_index=True)
     measured = [c for c in new.columns if c.startswith(("real_", "recon_")) or c.endswith("_ratio")
-                or c == "evaluator_augment"]
+                or c in ("evaluator_augment", "evaluator_steps")]
     results.write_table(results.blank_missing(new, measured), TABLE, profile=p.name, seeds=sorted(set(new["seed"])),
                         device=p.device)
     return new
@@ -185,13 +186,21 @@ def read_references(profile: str) -> pd.DataFrame | None:
     return table.pivot_table(index="reference", columns=["benchmark", "head"], values="ratio", sort=False)
 
 
-def summary(table: pd.DataFrame) -> pd.DataFrame:
+def summary(table: pd.DataFrame, evaluator_steps: int | None = None) -> pd.DataFrame:
     """Per (change, steps): PSNR per benchmark and the gated ratios (shapes class, pushbot direction, shapes IS),
     mean over seeds, with the seed count and the training minutes; a change read by the evaluator trained on clean
-    clips only (before ``EvaluatorConfig.augment``) is named so."""
+    clips only (before ``EvaluatorConfig.augment``) is named so, and so is one read by an evaluator trained for other
+    than ``evaluator_steps`` steps (given: the profile's; rows written before the column: "earlier evaluator", the one
+    of their run_commit)."""
     augment = pd.to_numeric(table.get("evaluator_augment", pd.Series(0.0, index=table.index)), errors="coerce")
     clean = augment.fillna(0.0).to_numpy() <= 0  # rows read by the evaluator trained on clean clips only
     table = table.assign(change=table.change.where(~clean, table.change + " [evaluator on clean clips]"))
+    if evaluator_steps is not None:
+        trained = pd.to_numeric(table.get("evaluator_steps", pd.Series(float("nan"), index=table.index)),
+                                errors="coerce")
+        label = trained.map(lambda n: (" [earlier evaluator]" if pd.isna(n)
+                                       else f" [evaluator {int(n)} steps]"))
+        table = table.assign(change=table.change.where(trained == evaluator_steps, table.change + label))
     wide = table.pivot_table(index=["change", "steps", "seed"], columns="benchmark",
                              values=["psnr", "class_ratio", "direction_ratio", "is_ratio", "seconds"], dropna=False)
 
