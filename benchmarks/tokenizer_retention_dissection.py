@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
         print(ref.pivot_table(index="reference", columns=["benchmark", "head"], values="ratio").round(3).to_string())
         return
     table = merge(p, dissect(p, args.changes, args.seeds, args.steps, args.clips))
-    print(summary(table).round(3).to_string())
+    print(summary(table, p.evaluator.steps).round(3).to_string())
 
 if __name__ == "__main__":
     main()

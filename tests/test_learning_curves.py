@@ -100,8 +100,8 @@ def test_retention_dissection_script_at_smoke(tmp_path):
     with pytest.raises(subprocess.CalledProcessError):
         subprocess.run(script + ["--changes", "no such change"], env=env, check=True, capture_output=True, timeout=60)
     assert tokenizer_retention.read("no-such-profile") is None
-    assert not tokenizer_retention.summary(table).empty
     smoke_steps = profiles.get("smoke").evaluator.steps
+    assert not tokenizer_retention.summary(table, smoke_steps).empty
     assert set(table.evaluator_steps) == {smoke_steps}  # the evaluator that read each row
     # rows of another evaluator (or written before the column) stay apart and say so
     other = table.assign(evaluator_steps=smoke_steps + 1)

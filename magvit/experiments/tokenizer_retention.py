@@ -186,21 +186,18 @@ def read_references(profile: str) -> pd.DataFrame | None:
     return table.pivot_table(index="reference", columns=["benchmark", "head"], values="ratio", sort=False)
 
 
-def summary(table: pd.DataFrame, evaluator_steps: int | None = None) -> pd.DataFrame:
+def summary(table: pd.DataFrame, evaluator_steps: int) -> pd.DataFrame:
     """Per (change, steps): PSNR per benchmark and the gated ratios (shapes class, pushbot direction, shapes IS),
     mean over seeds, with the seed count and the training minutes; a change read by the evaluator trained on clean
     clips only (before ``EvaluatorConfig.augment``) is named so, and so is one read by an evaluator trained for other
-    than ``evaluator_steps`` steps (given: the profile's; rows written before the column: "earlier evaluator", the one
-    of their run_commit)."""
+    than ``evaluator_steps`` steps (the profile's; rows written before the column: "earlier evaluator", the one of
+    their run_commit), so that a mean over seeds never mixes two evaluators' readings."""
     augment = pd.to_numeric(table.get("evaluator_augment", pd.Series(0.0, index=table.index)), errors="coerce")
     clean = augment.fillna(0.0).to_numpy() <= 0  # rows read by the evaluator trained on clean clips only
     table = table.assign(change=table.change.where(~clean, table.change + " [evaluator on clean clips]"))
-    if evaluator_steps is not None:
-        trained = pd.to_numeric(table.get("evaluator_steps", pd.Series(float("nan"), index=table.index)),
-                                errors="coerce")
-        label = trained.map(lambda n: (" [earlier evaluator]" if pd.isna(n)
-                                       else f" [evaluator {int(n)} steps]"))
-        table = table.assign(change=table.change.where(trained == evaluator_steps, table.change + label))
+    trained = pd.to_numeric(table.get("evaluator_steps", pd.Series(float("nan"), index=table.index)), errors="coerce")
+    label = trained.map(lambda n: " [earlier evaluator]" if pd.isna(n) else f" [evaluator {int(n)} steps]")
+    table = table.assign(change=table.change.where(trained == evaluator_steps, table.change + label))
     wide = table.pivot_table(index=["change", "steps", "seed"], columns="benchmark",
                              values=["psnr", "class_ratio", "direction_ratio", "is_ratio", "seconds"], dropna=False)
 
