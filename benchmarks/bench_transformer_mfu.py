@@ -1,4 +1,4 @@
-"""Transformer training MFU at the profile's size, before and after, in one run (issue #15).
+"""Transformer training MFU at the profile's size, before and after, in one run.
 
     .venv/bin/python benchmarks/bench_transformer_mfu.py [--profile cpu] [--threads 2] [--repeats 7] [--profile-ops]
 

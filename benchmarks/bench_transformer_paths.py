@@ -1,4 +1,4 @@
-"""Transformer training throughput, old path vs new (issue 27): steps per second of one optimisation step
+"""Transformer training throughput, old path vs new (the token-set path): steps per second of one optimisation step
 
 - **stream**: the `cpu` profile's path (``magvit.generative.train.make_step_fn``): every step draws fresh clips on
   the loop's thread, builds V~, tokenises V and V~ through the frozen tokenizer (the token memo off: a stream never
@@ -9,7 +9,7 @@
 
     PYTHONPATH=$PWD python benchmarks/bench_transformer_paths.py [--profile cpu] [--batch 12] [--steps 20]
 
-At the `cpu` profile's B (4 x 128) on this CPU, and at the `gpu` profile's B at batch 64 on a GPU (the issue's target:
+At the `cpu` profile's B (4 x 128) on this CPU, and at the `gpu` profile's B at batch 64 on a GPU (the target:
 150 steps per second or more; 13 measured for the old path on an H200). The tokenizer is untrained (speed does not
 depend on the weights). Writes ``bench_transformer_paths.csv`` to ``$MAGVIT_RESULTS`` or the profile's results
 folder's ``diagnostics/``, and prints it.

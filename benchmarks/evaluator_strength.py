@@ -1,5 +1,5 @@
-"""Issue 26's question about the instrument: does the retention gate's reading depend on how long the proxy evaluator
-trained? The issue asks the evaluator to be "as strong as a few minutes of training allow"; IS (proxy) reads the
+"""A question about the instrument: does the retention gate's reading depend on how long the proxy evaluator
+trained? The evaluator should be as strong as a few minutes of training allow; IS (proxy) reads the
 evaluator's confidence, so a stronger evaluator can move the gate's IS ratio either way. For each evaluator budget
 (``EvaluatorConfig.steps``, everything else the profile's), train (or load) the evaluator, then read the profile's
 shared tokenizer (trained or loaded from the cache) on held-out test clips: the real clips' accuracy of every head,

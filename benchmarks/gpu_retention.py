@@ -1,4 +1,4 @@
-"""Issue 26's gate at the `gpu` profile, alone: train (or load) the shared tokenizer and the proxy evaluator, and
+"""The retention gate at the `gpu` profile, alone: train (or load) the shared tokenizer and the proxy evaluator, and
 write the retention table and its gate (``magvit.tokenizer.evaluate.retention`` / ``retention_bar``) for 256 held-out
 test clips per benchmark, as notebook 03 does. For a lent GPU's short call where the whole study cannot run:
 

@@ -1,5 +1,5 @@
 """One lent GPU, one call: Figure 5 timed on the GPU, the `gpu` profile's training steps timed, and the device's
-measured rates (issue 15; the `device` tool lends a GPU to some sessions for 15 minutes, too little for the whole
+measured rates (the `device` tool lends a GPU to some sessions for 15 minutes, too little for the whole
 `gpu` study, which the profile sizes for 30 minutes on an H100).
 
     MAGVIT_RESULTS=<folder> python benchmarks/gpu_session.py [--profile gpu] [--parts figure5 training]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole `gpu` study on one lent GPU, in one device call (issue 27). Run from the repository root:
+# The whole `gpu` study on one lent GPU, in one device call. Run from the repository root:
 #
 #     bash benchmarks/gpu_study.sh <git commit of this tree> [parallel (default 4)]
 #
@@ -10,7 +10,7 @@
 #   2. python -m magvit.study --profile gpu --parallel N from an empty model cache: executed notebooks, CSVs, figures
 #      and study_log.csv under results/gpu/ (stopped RESERVE_S, default 60 s, before the deadline);
 #   3. in the time left (BENCH=1): benchmarks/bench_transformer_paths.py on the GPU at the gpu profile's B, batch 64:
-#      stream vs token ids, fp32 vs bf16 (issue 27's target: >= 150 steps/s) -> results/gpu/diagnostics/;
+#      stream vs token ids, fp32 vs bf16 (the target: >= 150 steps/s) -> results/gpu/diagnostics/;
 #   4. results/gpu tarred into $OUT/gpu_results.tar.gz (the executed notebooks apart, gpu_notebooks.tar.gz), the logs
 #      copied to $OUT, whatever happened before.
 set -u

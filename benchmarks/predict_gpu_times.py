@@ -1,4 +1,4 @@
-"""Predicted wall time of the `gpu` study per notebook on one H200 (issue 27): PREDICTIONS, not measurements.
+"""Predicted wall time of the `gpu` study per notebook on one H200: PREDICTIONS, not measurements.
 
     PYTHONPATH=$PWD python benchmarks/predict_gpu_times.py [--parallel 4]
 
@@ -70,9 +70,9 @@ H200_TOKEN_SET_S = 3.6  # 02: the first step of the first model per benchmark (8
 H200_TOKEN_SET_CLIPS = 8192
 H200_B_NOTEBOOK_STEPS_PER_S = 57.0  # 02: pushbot FP 500 steps in 8.8 s, 1000 in 18 s, alone on the GPU, with the
 # deterministic algorithms' fill of every new tensor (394 fills a step beside 272 kernels, counted on the CPU)
-CPU_TOKENIZER_H200 = (900, 20.0)  # issue 27: the cpu tokenizer's steps and seconds on an H200 (clips on the thread)
-CLIPS_15_WORKERS = (57_000, 12.0, 15)  # issue 27, H200: clips at 32 x 32, seconds, worker processes
-CPU_EVALUATOR_H200 = (400, 12.5)  # issue 27: the cpu evaluator's steps (batch 32) and seconds on an H200
+CPU_TOKENIZER_H200 = (900, 20.0)  # measured: the cpu tokenizer's steps and seconds on an H200 (clips on the thread)
+CLIPS_15_WORKERS = (57_000, 12.0, 15)  # measured, H200: clips at 32 x 32, seconds, worker processes
+CPU_EVALUATOR_H200 = (400, 12.5)  # measured: the cpu evaluator's steps (batch 32) and seconds on an H200
 # MEASURED on the 2-core CPU of the study (where they run): one evaluation's FVD and KVD bootstraps (100 draws) and
 # grouped FVD, 0.08 s at 128 clips and 0.12 s at 512 (64 features)
 EVAL_BOOTSTRAP_S = 0.15

@@ -1,8 +1,8 @@
-"""Re-judge a profile's committed claims under the issue-25 rules from its committed per-row tables.
+"""Re-judge a profile's committed claims under the rules of the difference's interval from its committed per-row tables.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/rejudge_claims.py [--profile cpu] [--folder results]
 
-The ``claims_*.csv`` of the ``cpu`` profile were written by the rules before issue 25 (run at commit 8acacaf); the
+The ``claims_*.csv`` of the ``cpu`` profile were written by the point-estimate rules (run at commit 8acacaf); the
 per-row tables they were judged from are committed beside them. This script reads those tables, rebuilds the
 inputs each notebook (05-11) passes to its claims function, calls that function (the rules are the package's, none
 is re-implemented here) and writes each ``claims_<table>.csv`` through ``results.write_table`` as the notebook
@@ -41,12 +41,12 @@ KEPT = "; verdict NOT re-judged"
 
 def note(commit: str) -> str:
     return (f"{NOTE} at commit {commit} from the committed tables of the "
-            f"{OLD_RUN} run under the issue-25 rules (no per-clip features kept: each row's own interval; resolving "
+            f"{OLD_RUN} run under the interval rules (no per-clip features kept: each row's own interval; resolving "
             "power not measured then)")
 
 
 def kept_note(why: str) -> str:
-    return f"{KEPT} (rules before issue 25, {OLD_RUN} run): {why}, which the committed tables do not hold"
+    return f"{KEPT} (point-estimate rules, {OLD_RUN} run): {why}, which the committed tables do not hold"
 
 
 # the claims that cannot be re-judged from the committed tables, and the input they lack

@@ -1,4 +1,4 @@
-"""Issue 26's dissection of the shared tokenizer by *retention*: one change at a time from the profile's recipe, and
+"""The dissection of the shared tokenizer by *retention*: one change at a time from the profile's recipe, and
 what each does to the proxy evaluator's reading of the reconstructions (not only to PSNR).
 
     .venv/bin/python benchmarks/tokenizer_retention_dissection.py [--profile cpu] [--changes NAME ...]
@@ -8,7 +8,7 @@ Every change trains the tokenizer's own training step (``magvit.tokenizer.train.
 recalibrated as ``get_tokenizer`` does; the ``full`` stage of ``magvit.experiments.learning_curves``) on the
 profile's tokenizer batches, then reconstructs ``--clips`` val clips per benchmark and reports, per benchmark: PSNR,
 the evaluator's accuracy on real clips and on reconstructions for the shapes class and for the direction, IS (proxy)
-of both on shapes, their ratios (issue 26's gate: >= 0.8 on the shapes class and pushbot direction, >= 0.7 on IS),
+of both on shapes, their ratios (the retention gate: >= 0.8 on the shapes class and pushbot direction, >= 0.7 on IS),
 and the training seconds. The work is ``magvit.experiments.tokenizer_retention``. Writes
 ``<results>/diagnostics/tokenizer_retention_dissection.csv``; a rerun of some
 (change, seed, steps) replaces those rows and keeps the others. ``--references`` instead writes the retention of

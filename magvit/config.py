@@ -63,8 +63,8 @@ class TokenizerConfig:
     # The paper's per-frame perceptual loss needs pretrained weights (VGG/ResNet-50) that cannot be
     # downloaded here. perceptual_network = "frame_net" uses a small frame network trained on the
     # stand-in data (magvit.tokenizer.perceptual); a path to a TorchScript module plugs in real weights. The
-    # smoke and paper profiles use the code's 0.1; cpu spends its 15 minutes on more clips instead (issue 26's
-    # dissection, ``magvit.profiles.cpu``).
+    # smoke and paper profiles use the code's 0.1; cpu spends its 15 minutes on more clips instead (the tokenizer's
+    # retention dissection, ``magvit.profiles.cpu``).
     perceptual_weight: float = 0.0
     perceptual_network: str = "frame_net"
     perceptual_steps: int = 150  # training steps of the frame network stand-in
@@ -158,9 +158,9 @@ class EvaluatorConfig:
     steps: int = 400
     batch_size: int = 32
     lr: float = 2e-3
-    # issue 26: the share of each training batch degraded the way a tokenizer degrades a clip (block means, blur,
+    # the share of each training batch degraded the way a tokenizer degrades a clip (block means, blur,
     # noise; ``magvit.metrics.proxy.degrade``) with its labels kept, so that the evaluator reads a class from coarse
-    # motion rather than from pixel-exact frame differences. 0: clean clips only (the evaluator before issue 26)
+    # motion rather than from pixel-exact frame differences. 0: clean clips only (the first evaluator)
     augment: float = 0.0
 
 
@@ -250,7 +250,7 @@ class DataParallelConfig:
 
 @dataclass(frozen=True)
 class SpeedConfig:
-    """How a profile uses a GPU (issue 27); every default is the old path (``smoke`` and ``cpu`` keep them).
+    """How a profile uses a GPU (the one-GPU study); every default is the old path (``smoke`` and ``cpu`` keep them).
 
     ``train_clips`` > 0: each transformer trains on the frozen tokenizer's ids of the first ``train_clips`` training
     clips, tokenised once per (tokenizer, dataset, tasks) and drawn at random on the device (the paper trains on a

@@ -75,7 +75,7 @@ def cpu() -> Profile:
         # to inflate per seed) of 64 steps, so that notebooks 03 + 10 fit 30 minutes (at 80 steps they took 18.6 +
         # 15.0 min). Codes of 128 dimensions (paper 256; the curves started at 32): at 300 steps +0.1 / +0.5 / +0.5 dB
         # on pushbot / shapes / scenes over 32 (64: +0.0 / +0.6 / +0.2), for no measurable time.
-        # Issue 26's gate (retention of what the evaluator reads) is a matter of clips seen: the gpu recipe (3000 x 24
+        # The retention gate (tokens keep what the evaluator reads) is a matter of clips seen: the gpu recipe (3000 x 24
         # clips) kept 100% of the shapes class and 92% of IS (proxy); 900 x 9 here kept 0.58-0.89 and 0.45-0.54. So the
         # 15 minutes go to clips: bf16 autocast (0.27 s a step at batch 9 against 0.52 in fp32, 2 cores with AMX) and
         # no perceptual term (its fp32 frame network cost ~0.2 s a step for a gain within seed spread: 0.89 / 0.62 of
@@ -93,10 +93,10 @@ def cpu() -> Profile:
         # 300 steps x batch 12 (was 16: the notebooks' measured times then summed to ~2 h 10 min, over the 2 h of
         # the whole study; it trains ~30 transformers, ~2 min each at 16 with their tokens memoised)
         transformer=TransformerConfig(dropout=0.0, batch_size=12, steps=300, warmup_steps=30),
-        # issue 26: half of each batch degraded as a tokenizer degrades clips (block means, blur, noise): trained on
+        # half of each batch degraded as a tokenizer degrades clips (block means, blur, noise): trained on
         # clean clips only it read the shapes class of real clips at 1.00 but of their 2x2x2 block means at 0.30 and of
         # a 1-px blur at 0.58 (it judged generated clips by pixel-exact detail that no token grid keeps).
-        # 1200 steps (8.8 min on 2 cores), not 400 (~3): issue 26 asks for an evaluator as strong as a few minutes of
+        # 1200 steps (8.8 min on 2 cores), not 400 (~3): the instrument should be as strong as a few minutes of
         # training allow; at 400 it read real shapes classes at 0.98, pushbot direction 0.79, scenes direction 0.86,
         # real IS (proxy) 6.7; at 1200 1.00 / 0.88 / 0.95 and 10.8 (the gpu evaluator's 10.9), FVD (proxy) still
         # monotone in 5 of 5 corruptions (benchmarks/evaluator_strength.py, results/diagnostics/evaluator_strength*.csv)
@@ -119,12 +119,12 @@ def cpu() -> Profile:
 
 
 def gpu() -> Profile:
-    """One lent GPU (H100 / H200): the whole study in at most 9 minutes wall (issue 27), at the `cpu` clip size
-    (16 x 32 x 32) and the `cpu` tokenizer, with the budget spent where the claims need it: the class-conditional
+    """One lent GPU (H100 / H200): the whole study in at most 9 minutes wall (of a 15-minute loan), at the `cpu` clip
+    size (16 x 32 x 32) and the `cpu` tokenizer, with the budget spent where the claims need it: the class-conditional
     models (Table 1, the resolving power's `shapes` reference) at 4x the other transformers' steps, transformers of
     3.6x the `cpu` profile's parameters, two seeds where a claim rests on a row, C6's L model beside B.
 
-    Refit (issue 27) from the H200 run of 2026-12-04 (``results/gpu/README.md``): the tokenizer's 3000 steps at 30
+    Refit from the H200 run of 2026-12-04 (``results/gpu/README.md``): the tokenizer's 3000 steps at 30
     steps/s, the evaluator's 1000 in 51 s, the B transformer 128 steps/s on token ids in bf16 (57 inside a notebook
     while the deterministic algorithms filled every new tensor, off since), notebook 02 287 s and 03's learning curves
     150 s. Predicted: 456 s with ``--parallel 4`` (``benchmarks/predict_gpu_times.py`` ->
@@ -143,7 +143,7 @@ def gpu() -> Profile:
         # the cpu tokenizer's widths and scale adaptations (its learning curves hold at these widths) in fp32 with
         # reflect padding, 3000 steps of 24 clips (cpu since ef546fc: 2200 x 18 in bf16, zero padding, gradient
         # difference term): on the H200 its reconstructions kept 100% of the shapes class, 90% of the pushbot direction
-        # and 92% of IS (proxy) (issue 26's gate: 80 / 80 / 70%; the cpu one at 1500 x 18: 90 / 87 / 57%). 100 s,
+        # and 92% of IS (proxy) (the retention gate: 80 / 80 / 70%; the cpu one at 1500 x 18: 90 / 87 / 57%). 100 s,
         # and notebook 02's resolving power waits for it: the critical path of the first parallel phase. Table 7's
         # 16 models at 150 steps (cpu: 64; 200 before the refit)
         tokenizer=TokenizerConfig(codebook_size=1024, embedding_dim=128, steps=3000, batch_size=24, table7_steps=150,
@@ -162,7 +162,7 @@ def gpu() -> Profile:
         figure5=Figure5Config(resolutions=(64, 128, 256), batches=(1,), predict_only=((256, 1),),
                               repeats=2, ar_points=4, direct=True, ar_direct_max_steps=300),
         # Table 1 (CG) at 4x the steps: 2000. On the H200 MAGVIT-B CG's generated shapes clips were recognised at 0.08,
-        # 0.07 and 0.18 after 125, 500 and 1000 steps (real clips 1.00; issue 27's bar 0.5): class conditioning starts
+        # 0.07 and 0.18 after 125, 500 and 1000 steps (real clips 1.00; bar: half that): class conditioning starts
         # late, and its models get the steps the other tables do not need. 2000 is what 9 minutes hold with L (2 seeds,
         # C6) and the AR baseline at the same steps: notebook 06 (~100 s of training) is the longest of its phase. The
         # resolving power's shapes CG reference is this B (resolving_power.reference_config: 250 / 1000 / 2000 steps).

@@ -9,7 +9,7 @@ its cell and the latest progress line the kernel printed (the training loops' st
 left). A failing notebook stops the run with a non-zero exit that names the notebook, the failing
 cell's error and the path of the executed copy.
 
-``--parallel N`` (a GPU, issue 27): the notebooks run in the phases of ``PHASES``: 00; 01-03 (they make the models
+``--parallel N`` (the one-GPU study): the notebooks run in the phases of ``PHASES``: 00; 01-03 (they make the models
 every later notebook shares: the proxy evaluator, the tokenizer); 04-10; 11; 12. The notebooks of one phase run as up
 to N concurrent processes (each one runs
 ``python -m magvit.study --only NN``; the artifact locks of ``magvit.infra.locks`` make one shared cache safe: two

@@ -1,4 +1,4 @@
-"""Artifact keys hold only what changes trained weights (issue 13): a notebook-only or sampling-only field keeps the
+"""Artifact keys hold only what changes trained weights: a notebook-only or sampling-only field keeps the
 key of the tokenizer and of the transformer (no retraining), a training field changes it."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The claims registry (issue 13): one home for each claim's statement, paper numbers and rule, and one schema for
+"""The claims registry: one home for each claim's statement, paper numbers and rule, and one schema for
 every notebook's verdict table; Table 6's C7/C9 and Figure 5's C8 rules on hand-made tables."""
 
 from __future__ import annotations

@@ -140,7 +140,7 @@ def test_generated_clips_are_cached_per_process_and_handed_out_as_copies():
 
 
 # ---------------------------------------------------------------------------------------------
-# issue 26: the stand-ins' classes and labels are visible at the token grid's scale and agree with the motion
+# the stand-ins' second version: classes and labels are visible at the token grid's scale and agree with the motion
 
 
 def test_shapes_trajectories_keep_their_invariants_on_many_draws():

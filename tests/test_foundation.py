@@ -179,7 +179,7 @@ def test_verdicts_across_seeds():
     assert beats_across_seeds([e(20), e(21)], [e(10), e(11)]) == NOT_REPRODUCED
     # the seeds disagree: seed 0 says a, seed 1 says b; the spread (12) exceeds the gap: never "reproduced"
     assert beats_across_seeds([e(10), e(22)], [e(20), e(15)]) == NOT_TESTABLE
-    # the gap (5.5) exceeds the difference's interval (evaluation noise and seed spread, issue 25)
+    # the gap (5.5) exceeds the difference's interval (evaluation noise and seed spread)
     assert beats_across_seeds([e(10), e(11)], [e(15, 4), e(17)]) == REPRODUCED
     assert beats_across_seeds([e(20), e(21)], [e(10), e(11)], lower_is_better=False) == REPRODUCED
     assert chain_across_seeds([[e(10), e(11)], [e(20), e(21)], [e(30), e(31)]]) == REPRODUCED

@@ -1,4 +1,4 @@
-"""The `gpu` profile's code paths at `smoke` sizes on the CPU (issue 27): a finite token set trained on ids with the
+"""The `gpu` profile's code paths at `smoke` sizes on the CPU: a finite token set trained on ids with the
 condition built on the device, clips drawn by worker processes, device-side losses read back in blocks by `fit`,
 bf16 autocast, the device check of `profiles.get`, and the parallel study runner."""
 
@@ -105,7 +105,7 @@ def test_gpu_profile_uses_the_fast_paths_and_the_small_profiles_do_not():
 
 
 def test_gpu_profile_gives_class_conditioning_the_steps():
-    """issue 27: MAGVIT-B CG's clips were recognised at 0.18 after 1000 steps on the H200; Table 1 (and the resolving
+    """MAGVIT-B CG's clips were recognised at 0.18 after 1000 steps on the H200; Table 1 (and the resolving
     power's shapes reference) trains 4x the other transformers' steps, L and B alike (C6), and every fraction a
     notebook passes to ``size_config`` is one it accepts."""
     from magvit.experiments.table1 import size_config

@@ -1,5 +1,5 @@
-"""The package's layout (issue 13): no import cycles between its modules, no function-level imports except the
-optional TensorFlow ones, and no module left at a pre-reorganisation path; each package on its floor (issue 28): a
+"""The package's layout: no import cycles between its modules, no function-level imports except the
+optional TensorFlow ones, and no module left at a pre-reorganisation path; each package on its floor: a
 module imports only from its own floor or lower ones. Read from the source with ``ast``."""
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def test_floor_violations_are_found():
         "magvit.metrics.frechet (metrics) imports magvit.experiments.verdicts (experiments)"]
 
 
-# Being removed on another branch (issue 28: ``Estimate`` moves out of experiments.verdicts); once that is merged, this
+# Being removed on another branch (``Estimate`` moves out of experiments.verdicts); once that is merged, this
 # test fails until the entry is deleted here, so the floor then holds for good.
 PENDING: set[str] = set()  # violations known and scheduled for a fix (none now)
 

@@ -69,7 +69,7 @@ def test_final_psnr_takes_each_rows_last_step_mean_over_seeds():
 
 
 def test_learning_curves_report_retention_against_the_real_clips(tmp_path):
-    """Issue 26: every evaluated row carries the evaluator's accuracies on its reconstructions, and the references
+    """Retention: every evaluated row carries the evaluator's accuracies on its reconstructions, and the references
     carry the real clips' ("reference: real clips")."""
     env = {"MAGVIT_RESULTS": str(tmp_path), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT)}  # this checkout
     script = [sys.executable, str(REPO_ROOT / "benchmarks" / "tokenizer_learning_curves.py"), "--profile", "smoke",

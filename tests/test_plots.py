@@ -39,7 +39,7 @@ def test_grid_refuses_bad_video():
 
 
 def test_video_convention_lives_below_plots_and_data_reexports_it():
-    """plots needs check_video / to_uint8 without importing the data layer (issue 28); old imports keep working."""
+    """plots needs check_video / to_uint8 without importing the (higher) data layer; old imports keep working."""
     for name in ("check_video", "to_video", "to_uint8", "RANGE_TOLERANCE"):
         assert getattr(data_video, name) is getattr(infra_video, name)
     with pytest.raises(ValueError, match="video contains NaN or inf"):  # plots still checks its input

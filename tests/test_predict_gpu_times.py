@@ -1,4 +1,4 @@
-"""benchmarks/predict_gpu_times.py (issue 27): the phase schedule (waits for another notebook's model, GPU
+"""benchmarks/predict_gpu_times.py: the phase schedule (waits for another notebook's model, GPU
 contention) and the prediction for the `gpu` profile within its 9 minutes."""
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ def test_the_gpu_profile_is_predicted_within_its_nine_minutes(predictor, tmp_pat
     written = pd.read_csv(tmp_path / "predicted_times.csv")
     assert list(written.notebook[:13]) == sorted(p.name for p in (REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     total = table.set_index("notebook").predicted_seconds
-    # issue 27: 9 minutes wall; the prediction is held a minute under it (its margin for what it assumes), and the
-    # total at notebook 02's measured transformer rate (the slow case) under the 9 minutes themselves
+    # the one-GPU study's 9 minutes wall; the prediction is held a minute under it (its margin for what it
+    # assumes), and the total at notebook 02's measured transformer rate (the slow case) under the 9 minutes
     assert total["TOTAL --parallel 4"] <= 8 * 60
     assert total["TOTAL --parallel 4, transformer at notebook 02's measured rate"] <= 9 * 60
     assert total["TOTAL --parallel 4"] < total["TOTAL one at a time"]

@@ -1,4 +1,4 @@
-"""The progress-bar policy (issue 28): live bars for a person, one line per training or sampling run in an executed
+"""The progress-bar policy: live bars for a person, one line per training or sampling run in an executed
 notebook (``magvit.infra.progress``, ``magvit.infra.notebooks``)."""
 
 from __future__ import annotations

@@ -162,8 +162,8 @@ def test_real_inception_scores_and_before_after():
     acc = pd.DataFrame({"benchmark": ["shapes", "scenes"], "head": ["label", "direction"], "accuracy": [0.6, 0.5],
                         "chance": [1 / 12, 0.25]})
     table = validation.before_after(acc)
-    assert table.loc[0, "before"] == validation.BEFORE_ISSUE_14[("shapes", "label")]
-    assert table.loc[1, "change"] == pytest.approx(0.5 - validation.BEFORE_ISSUE_14[("scenes", "direction")])
+    assert table.loc[0, "before"] == validation.MOTION_V1_ACCURACY[("shapes", "label")]
+    assert table.loc[1, "change"] == pytest.approx(0.5 - validation.MOTION_V1_ACCURACY[("scenes", "direction")])
     with pytest.raises(ValueError, match="lacks columns"):
         validation.before_after(acc.drop(columns="chance"))
 

@@ -1,4 +1,4 @@
-"""The reader's path (issue 28): a README that fits one sitting, starts with the two commands, links every page of
+"""The reader's path: a README that fits one sitting, starts with the two commands, links every page of
 ``docs/``, and whose links (and the docs pages' links) all resolve."""
 
 from __future__ import annotations

@@ -97,7 +97,7 @@ def test_short_video_is_named(tmp_path):
 
 
 def test_one_module_per_format_and_the_old_imports_work():
-    """issue 28: the loaders split per dataset format; ``magvit.data.real`` still exports every public name."""
+    """The loaders split per dataset format; ``magvit.data.real`` still exports every public name."""
     for name, module in (("ucf101", ucf101), ("bair", bair), ("kinetics600", kinetics600), ("ssv2", ssv2)):
         assert real.LOADERS[name] is getattr(module, f"load_{name}")
         assert real.WRITERS[name] is getattr(module, f"write_tiny_{name}")
@@ -111,7 +111,7 @@ def without_ffmpeg(monkeypatch) -> None:
 
 
 def test_without_ffmpeg_the_video_formats_fail_clearly(tmp_path, monkeypatch):
-    """issue 27: the GPU image has no imageio-ffmpeg; imageio's own error named neither the pin nor the step."""
+    """A lent GPU's image has no imageio-ffmpeg; imageio's own error named neither the pin nor the step."""
     roots = {name: real.WRITERS[name](tmp_path / name) for name in real.NEEDS_VIDEO_BACKEND}
     assert real.video_backend_missing() is None
     without_ffmpeg(monkeypatch)

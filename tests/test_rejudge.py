@@ -1,5 +1,5 @@
 """benchmarks/rejudge_claims.py on a copy of the committed results: every row it writes agrees with its interval of
-the difference (issue 25), and C1-C4 are no longer ``not reproduced`` where that interval covers 0."""
+the difference, and C1-C4 are no longer ``not reproduced`` where that interval covers 0."""
 
 from __future__ import annotations
 

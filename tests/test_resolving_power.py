@@ -1,4 +1,4 @@
-"""Resolving power (issue 26 item 4): the rule of ``resolves`` on hand-made CSVs, the statement and the claims
+"""Resolving power: the rule of ``resolves`` on hand-made CSVs, the statement and the claims
 qualifier, the paired bootstrap, and ``measure`` / ``write`` / ``figure`` end to end at the smoke profile."""
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def test_resolves_when_fvd_and_accuracy_improve_beyond_their_intervals(tmp_path)
 
 
 def test_does_not_resolve_when_fvd_does_not_improve(tmp_path):
-    # the issue's measured case: FVD gets worse as the model learns, accuracy near chance
+    # the case measured at `cpu`: FVD gets worse as the model learns, accuracy near chance
     write_csv(tmp_path, hand_rows("shapes", "CG", (408, 447, 455), (0.104, 0.092, 0.088), diff_low=-60.0,
                                   acc_diff_high=0.05))
     assert rp.resolves(tmp_path, "shapes") is False

@@ -181,7 +181,7 @@ def test_evaluate_reports_grouped_fvd_and_is(smoke_cg):
 
 
 def test_c6_on_paired_features():
-    """With the per-clip features, the FVD part of C6 is judged on the paired bootstrap of KVD (issue 25)."""
+    """With the per-clip features, the FVD part of C6 is judged on the paired bootstrap of KVD."""
     import numpy as np
 
     from magvit.generative.sample import ClipFeatures

@@ -141,7 +141,7 @@ def test_c11_beats_the_condition_video_on_every_task():
 
 
 def test_c3_and_c11_on_paired_features():
-    """With the per-clip features, C3 and C11 are judged on the paired bootstrap of KVD (issue 25)."""
+    """With the per-clip features, C3 and C11 are judged on the paired bootstrap of KVD."""
     import numpy as np
 
     from magvit.generative.sample import ClipFeatures

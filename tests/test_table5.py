@@ -142,7 +142,7 @@ def test_c2_when_recons_recovers_little_and_on_fp_only():
 
 
 def test_c1_and_c2_on_paired_features():
-    """With the per-clip features, C1 / C2 are judged on the paired bootstrap of KVD (issue 25)."""
+    """With the per-clip features, C1 / C2 are judged on the paired bootstrap of KVD."""
     import numpy as np
 
     from magvit.generative.sample import ClipFeatures

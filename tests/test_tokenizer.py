@@ -330,7 +330,7 @@ def test_table7_configs_and_claims():
     claims = table7_claims(table, consistency).set_index("claim")
     verdicts = claims["verdict"]
     assert "5.00 [4.00, 6.00], 5.40 [4.40, 6.40]" in claims.loc["C4", "ours"]  # both seeds shown
-    # C6 and C10: the intervals of the differences cover 0 (issue 25: judged on the difference, never on point
+    # C6 and C10: the intervals of the differences cover 0 (judged on the difference, never on point
     # estimates alone); tests/test_verdicts.py covers the rule
     assert verdicts.to_dict() == {"C4": "reproduced", "C5": "not testable here", "C6": "not testable here",
                                   "C10": "not testable here"}
@@ -586,7 +586,7 @@ def test_recalibrated_statistics_are_part_of_the_trained_artifact(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-# retention (issue 26)
+# retention: the tokenizer's reconstructions keep what the proxy evaluator reads
 
 
 @pytest.fixture(scope="module")

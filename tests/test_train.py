@@ -82,7 +82,7 @@ def test_compound_lr_warmup_then_cosine():
 
 
 def test_deterministic_mode_leaves_new_tensors_unfilled(monkeypatch):
-    """issue 27: filling every new tensor halved the gpu profile's transformer step rate; no result depends on it."""
+    """Filling every new tensor halved the gpu profile's transformer step rate; no result depends on it."""
     monkeypatch.setattr(torch.utils.deterministic, "fill_uninitialized_memory", True)
     deterministic()
     assert torch.are_deterministic_algorithms_enabled()

@@ -1,4 +1,4 @@
-"""The verdict rules of issue 25: every comparison from the interval of its difference, three outcomes, the paired
+"""The verdict rules: every comparison from the interval of its difference, three outcomes, the paired
 hierarchical bootstrap, KVD, and their calibration on simulated rows at the study's sample sizes."""
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def test_paired_difference_shapes_and_errors():
     assert out.verdict == REPRODUCED and "KVD" in out.reason and "paired" in out.reason
 
 
-# --- calibration (item 4 of issue 25) -------------------------------------------------------------------------------
+# --- calibration ------------------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def calibrated() -> pd.DataFrame:
@@ -180,7 +180,7 @@ def test_the_paired_interval_is_narrower_when_rows_share_their_real_clips(calibr
 
 
 def test_beats_on_two_draws_of_one_distribution_is_not_testable():
-    """Fails with the rule before issue 25 (``partly`` whenever the point estimate is better, ``not reproduced``
+    """Fails with the point-estimate rule (``partly`` whenever the point estimate is better, ``not reproduced``
     whenever it is worse): two draws of one distribution never came out ``not testable here``."""
     rng = np.random.default_rng(3)
     verdicts = []
@@ -216,7 +216,7 @@ def test_table7_claims_on_the_difference():
 
 def test_readme_block_on_old_and_new_claims(tmp_path):
     old = pd.DataFrame([{"claim": "C4", "benchmark": "shapes", "statement": "s", "paper": "p", "ours": "o",
-                         "verdict": NOT_REPRODUCED, "rule": "r", "setting": "x"}])  # before issue 25
+                         "verdict": NOT_REPRODUCED, "rule": "r", "setting": "x"}])  # an older claims.csv
     old.to_csv(tmp_path / "claims_table7.csv", index=False)
     table = summary.collect(tmp_path)
     old_block = summary.readme_block(table, "cpu")

@@ -119,8 +119,9 @@ class _Steps(Dataset):
 
 
 class StepBatches:
-    """``fn(step)`` for steps ``0 .. stop - 1``, drawn ahead by ``workers`` processes (issue 27: procedural clips
-    never on the training loop's thread); ``workers=0`` calls ``fn`` on the caller's thread, as before.
+    """``fn(step)`` for steps ``0 .. stop - 1``, drawn ahead by ``workers`` processes (procedural clips
+    never on the training loop's thread: a GPU would wait on them); ``workers=0`` calls ``fn`` on the caller's
+    thread, as before.
 
     ``fn`` must be picklable (a module-level function or a ``functools.partial`` of one) and a pure function of the
     step (every batch of the study is: ``mixed_batch``, ``tokenizer_batch``), so the batches are exactly those of the

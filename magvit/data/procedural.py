@@ -4,7 +4,7 @@
   2-4 objects on contact. Its acceleration is redrawn every frame, so frame 0 does not determine
   the future (the FP task with one condition frame is genuinely uncertain).
 - ``shapes`` (UCF-101 / SSv2): one large two-tone bar whose *motion pattern* is the class, each class
-  visible at the token grid's scale (issue 26: 4 x 4 x 4 pixels per token). Position, size, angle,
+  visible at the token grid's scale (4 x 4 x 4 pixels per token). Position, size, angle,
   colours and background are random and drawn alike for every class, so a single frame carries
   (almost) no class information; the clip does.
 - ``scenes`` (Kinetics-600): crops of textured photographs that ship inside scikit-image, a camera
@@ -28,11 +28,15 @@ import skimage.data
 import skimage.transform
 
 BENCHMARKS = ("pushbot", "shapes", "scenes")
-# the stand-ins' version: part of the artifact key of every model trained on them (bump it whenever a clip changes)
+# the stand-ins' version: part of the artifact key of every model trained on them (bump it whenever a clip changes).
+# This is their second version: each shapes class visible at the token grid's scale, scenes' camera faster than
+# its objects. The value keeps its old spelling so that cached models stay valid; the next whole `cpu` rerun from
+# an empty cache renames it (for example to "shapes-v2").
 GENERATOR_VERSION = "issue26"
 SPLITS = ("train", "val", "test")
-# issue 26: twelve classes (was: bounces, zigzag, fall, small two-tone turns and colour cycling of a 5-12 pixel object
-# on a striped background, which a 4x4x4 token grid averages away); each one visible at the token grid's scale
+# the second version's twelve classes (the first had bounces, zigzag, fall, small two-tone turns and colour cycling
+# of a 5-12 pixel object on a striped background, which a 4x4x4 token grid averages away); each one visible at the
+# token grid's scale
 SHAPES_CLASSES = (
     "move_right", "move_down", "move_left", "move_up", "orbit_cw", "orbit_ccw",
     "grow", "shrink", "rotate_cw", "rotate_ccw", "pulse", "still",
@@ -91,7 +95,7 @@ def paste(canvas: np.ndarray, alpha: np.ndarray, colour: np.ndarray) -> None:
 
 
 def plain_background(rng: np.random.Generator, num_frames: int, resolution: int) -> np.ndarray:
-    """A static linear colour gradient: no stripes or texture for the codes to spend themselves on (issue 26)."""
+    """A static linear colour gradient: no stripes or texture for the codes to spend themselves on."""
     y, x = grid(resolution)
     base, tint = rng.uniform(0.15, 0.85, 3), rng.uniform(-0.25, 0.25, 3)
     theta = rng.uniform(0, 2 * np.pi)
@@ -121,7 +125,7 @@ def direction_bucket(dy: float, dx: float) -> int:
 # ---------------------------------------------------------------------------------------------
 # shapes: the motion pattern is the class
 #
-# Issue 26: every class must be visible at the token grid's scale (4 x 4 x 4 supervoxels at 16 x 32 x 32, i.e.
+# Every class must be visible at the token grid's scale (4 x 4 x 4 supervoxels at 16 x 32 x 32, i.e.
 # 4 x 8 x 8 tokens): one large two-tone bar (11-16 pixels long: three to four tokens) on a smooth background (no
 # stripes to take the codes), and motions that survive a 4-frame / 4-pixel block average: translations of 8-11
 # pixels, most of a full orbit, a 2x growth or shrink, a turn of 130-200 degrees, a pulse, and no motion.
@@ -295,8 +299,9 @@ def make_pushbot(rng: np.random.Generator, future: np.random.Generator, num_fram
 # ---------------------------------------------------------------------------------------------
 # scenes: photographs, camera pan, moving objects
 
-# textured photos only (issue 26): crops of retina, hubble_deep_field, rocket and colorwheel were often nearly
-# uniform (black borders, sky, smooth gradients), so a pan there moved almost no pixel and its direction was unreadable
+# textured photos only (since the second version): crops of retina, hubble_deep_field, rocket and colorwheel were
+# often nearly uniform (black borders, sky, smooth gradients), so a pan there moved almost no pixel and its direction
+# was unreadable
 PHOTOS = ("astronaut", "coffee", "chelsea", "immunohistochemistry", "brick", "gravel", "grass", "coins")
 
 
@@ -331,9 +336,9 @@ def bilinear_crops(world: np.ndarray, top: np.ndarray, left: np.ndarray, resolut
 
 
 # scenes' camera speed in pixels per frame at 32 x 32 (scaled with the resolution): at least 0.3 (4.5 pixels over
-# 16 frames, so no clip pans under 3 pixels) and always faster than any object (issue 26: the camera was slower than
-# the objects, 25% of clips panned under 3 pixels and 7% of labels contradicted the displacement where the camera
-# stopped at the world's edge)
+# 16 frames, so no clip pans under 3 pixels) and always faster than any object (in the first version the camera was
+# slower than the objects, 25% of clips panned under 3 pixels and 7% of labels contradicted the displacement where
+# the camera stopped at the world's edge)
 CAMERA_SPEED = (0.3, 1.2)
 SCENES_SPEED_EDGES = (0.6, 0.9)  # speed buckets of the camera (pixels per frame at 32 x 32)
 OBJECT_SPEED_FRACTION = 0.5  # every object moves at most this fraction of the camera's speed
@@ -414,7 +419,7 @@ def make_clip(name: str, split: str, index: int, num_frames: int = 16, resolutio
 def scenes_camera(split: str, index: int, num_frames: int = 16, resolution: int = 32, seed: int = 0
                   ) -> dict[str, float]:
     """The camera of ``scenes`` clip ``index`` (as ``make_clip`` draws it): its pan in pixels over the clip, that
-    pan at 32 x 32, and whether the clip's direction label is the bucket of the pan (issue 26's label checks)."""
+    pan at 32 x 32, and whether the clip's direction label is the bucket of the pan (the label checks)."""
     rng = clip_rng("scenes", split, seed, index, num_frames, resolution)
     rng.integers(len(PHOTOS))  # make_scenes draws the photo first
     top, left, _, _, _ = camera_path(rng, rng, num_frames, resolution)

@@ -1,7 +1,7 @@
 """The video convention, re-exported where the data layer's callers have always imported it.
 
 It lives in ``magvit.infra.video`` since ``magvit.infra.plots`` needs it too and the shared machinery must not import
-the data layer (issue 28: each package on its floor, ``tests/test_layout.py``).
+the data layer (each package on its floor, ``tests/test_layout.py``).
 """
 
 from __future__ import annotations

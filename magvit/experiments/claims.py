@@ -5,7 +5,7 @@ Every notebook writes its verdicts through :func:`verdict_row` / :func:`verdict_
 ``claims_*.csv`` has the same columns (:data:`COLUMNS`), and :func:`collect` is their union. The rules themselves
 are code in the experiment modules (``magvit.experiments.table6.decoding_claims``, ``table7.table7_claims``,
 ``figure5.c8_verdict``), built on ``magvit.experiments.verdicts``; each claim's ``rule`` names that code and says
-what it does. Every comparison is judged on the interval of its difference (issue 25): the row carries it in
+what it does. Every comparison is judged on the interval of its difference, not a point estimate: the row carries it in
 ``difference``, ``difference_low``, ``difference_high`` (paper's direction positive) with the ``reason``.
 """
 
@@ -134,7 +134,7 @@ def verdict_row(claim_id: str, ours: str, verdict: str | Outcome, setting: str =
 
 
 def consistent(row: dict | pd.Series) -> bool:
-    """Whether a claims row's verdict is the one its interval of the difference gives (item 2 of issue 25): a row
+    """Whether a claims row's verdict is the one its interval of the difference gives: a row
     without a difference (not one comparison, or written before the columns existed) is consistent by default."""
     values = [row.get(c, None) for c in DIFFERENCE]
     if any(v is None or v == "" or (isinstance(v, float) and pd.isna(v)) for v in values):

@@ -221,7 +221,7 @@ def evaluate(reconstruct_fn, clips: dict[str, LabelledClips], keys: dict,
              evaluator: metrics.ProxyEvaluator | None = None) -> list[dict]:
     """PSNR and clip-colour error per benchmark of ``reconstruct_fn(video) -> (recon, ids or None)``, the
     codebook perplexity over all clips for quantised rows, and with an ``evaluator`` the accuracy of each of its
-    heads (and IS (proxy) on shapes) on the reconstructions (issue 26: retention, read against the reference row
+    heads (and IS (proxy) on shapes) on the reconstructions (retention, read against the reference row
     "reference: real clips")."""
     rows, all_ids, recons = [], [], {}
     for name, item in clips.items():
@@ -341,7 +341,7 @@ def run(p: Profile, rows: list[str], seeds: list[int], steps: int, every: int, c
     """Train and evaluate ``rows`` x ``seeds``; merge them into the profile's CSV (other rows kept); return it.
 
     ``with_retention``: every evaluation also reports the proxy evaluator's accuracies on the reconstructions (the
-    profile's evaluator, trained or loaded from the cache; issue 26)."""
+    profile's evaluator, trained or loaded from the cache)."""
     unknown = [r for r in rows if r not in ROWS]
     if unknown:
         raise ValueError(f"unknown learning-curve row(s) {unknown}; rows are: {list(ROWS)}")

@@ -1,4 +1,4 @@
-"""Training memory per GPU of the ``paper`` profile's models (the table in docs/scale-out.md; issue #15).
+"""Training memory per GPU of the ``paper`` profile's models (the table in docs/scale-out.md).
 
 Parameters, gradients and Adam's two moments are fp32 (16 bytes per parameter; the tokenizer's EMA copy adds 4);
 activations are the tensors autograd saves for the backward pass, summed while the forward runs on the meta

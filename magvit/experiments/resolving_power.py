@@ -1,4 +1,4 @@
-"""Resolving power of the study's instrument, measured before any verdict (issue 26, item 4).
+"""Resolving power of the study's instrument, measured before any verdict.
 
 A study must show that its instrument can see a difference of the size its claims are about. The reference
 MAGVIT-B (COMMIT, the profile's B transformer) is trained at fractions of its budget (1/8, 1/2, 1 of the profile's
@@ -51,7 +51,7 @@ from magvit.tokenizer.evaluate import reconstruct
 TABLE = "resolving_power"
 BENCHMARKS: tuple[tuple[str, str], ...] = (("shapes", "CG"), ("pushbot", "FP"))
 FRACTIONS: tuple[float, ...] = (1 / 8, 1 / 2, 1.0)
-# the columns issue 26 names, then what this module adds (``write`` adds the provenance columns after them)
+# the columns a verdict reads, then what this module adds (``write`` adds the provenance columns after them)
 COLUMNS = ("benchmark", "task", "budget_fraction", "steps", "fvd", "fvd_low", "fvd_high", "class_accuracy")
 EXTRA_COLUMNS = (
     "seed", "num_samples",

@@ -146,7 +146,7 @@ def difference_text(row: object) -> str:
 
 
 def judged_on_differences(table: pd.DataFrame) -> bool:
-    """Whether ``table`` (a claims.csv) carries the reasons and intervals of the difference (issue 25); a claims.csv
+    """Whether ``table`` (a claims.csv) carries the reasons and intervals of the difference; a claims.csv
     written before them keeps the README's earlier layout."""
     columns = [c for c in ("reason", *claims.DIFFERENCE) if c in table.columns]
     return any(table[c].replace("", None).notna().any() for c in columns)
@@ -279,7 +279,7 @@ def committed_tables(profiles: tuple[str, ...] = ("cpu", "gpu")) -> dict[str, pd
 
 
 def collect_csv(path: Path) -> pd.DataFrame:
-    """A written ``claims.csv`` in :func:`collect`'s layout (columns it lacks, from before issue 25, left empty)."""
+    """A written ``claims.csv`` in :func:`collect`'s layout (columns it lacks, from older runs, left empty)."""
     table = pd.read_csv(path, keep_default_na=False)
     for column in claims.COLUMNS:
         if column not in table.columns:

@@ -31,7 +31,7 @@ from magvit.metrics.paired import RowFeatures
 DATASET = "shapes"
 PAPER_TABLE = "table1_ucf101_class_conditional"
 REAL = "real clips"  # the ceiling row
-MIN_SEEDS = 2  # an ordering claim is judged on at least two training seeds (issue 14)
+MIN_SEEDS = 2  # an ordering claim is judged on at least two training seeds (one seed's order is noise)
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,11 @@
-"""Issue 26's dissection of the shared tokenizer by *retention*: one change at a time from the profile's recipe, and
+"""The dissection of the shared tokenizer by *retention*: one change at a time from the profile's recipe, and
 what each does to the proxy evaluator's reading of the reconstructions (not only to PSNR).
 
 Every change trains the tokenizer's own training step (``magvit.tokenizer.train.setup_training``, EMA weights, BN
 recalibrated as ``get_tokenizer`` does: the ``full`` stage of ``magvit.experiments.learning_curves``) on the
 profile's tokenizer batches, then reconstructs val clips of each benchmark: PSNR, the evaluator's accuracy on real
 clips and on reconstructions for the shapes class and the direction, IS (proxy) of both on shapes, their ratios
-(issue 26's gate: >= 0.8 on the shapes class and pushbot direction, >= 0.7 on IS (proxy)) and the training seconds.
+(the retention gate: >= 0.8 on the shapes class and pushbot direction, >= 0.7 on IS (proxy)) and the training seconds.
 Run by ``benchmarks/tokenizer_retention_dissection.py`` (minutes per change: not part of a notebook); notebook 03
 shows the CSV it writes.
 """
@@ -32,7 +32,7 @@ TABLE = "diagnostics/tokenizer_retention_dissection"
 
 # change -> TokenizerConfig overrides of the profile's tokenizer (one change at a time). The rows are relative to the
 # `cpu` recipe of their run_commit: without the perceptual term before 16c6e24, with it (900 steps x 9 clips, fp32)
-# from 16c6e24 (the `perceptual term 0.1` rows then were the recipe itself), and since issue 26's last change bf16,
+# from 16c6e24 (the `perceptual term 0.1` rows then were the recipe itself), and from e91dc58 on bf16,
 # 1500 steps x 18 clips, no perceptual term (the `bf16, batch 18, no perceptual term` row), and from ef546fc on zero
 # padding and the gradient difference term at 0.1, 2200 steps (the `zero padding + gradient difference 0.1` row, whose
 # overrides are now the recipe's own). Tried on that recipe and not taken (96 val clips, seed 0, IS (proxy) kept

@@ -55,7 +55,7 @@ def mask_count(ratio: float | torch.Tensor, n: int | torch.Tensor, mode: str = "
 def cutoff(scores: torch.Tensor, count: torch.Tensor | int) -> torch.Tensor:
     """s*: the ``count``-th smallest score per row. scores [B, N], count [B] or int -> s* [B, 1]."""
     count = torch.as_tensor(count, device=scores.device).long().expand(scores.shape[0])
-    # checked on the host except on a GPU, where reading it back would stall every training step (issue 27);
+    # checked on the host except on a GPU, where reading it back would stall every training step;
     # mask_count's counts lie in [1, n] by construction
     if scores.device.type == "cpu" and ((count < 1).any() or (count > scores.shape[1]).any()):
         raise ValueError(f"mask counts must lie in [1, {scores.shape[1]}], got {count.tolist()}")

@@ -46,7 +46,7 @@ class GenerativeConfig:
     losses: str = "mask+recons+refine"  # Tab. 5 switch: "mask" | "mask+recons" | "mask+recons+refine"
     cond_frames: int = 1  # condition frames of FP / FI (1 for BAIR-like pushbot, 5 for K600-like scenes)
     tokenizer_seed: int = 0
-    data_version: str = GENERATOR_VERSION  # the stand-ins it was trained on (issue 26 redrew shapes and scenes)
+    data_version: str = GENERATOR_VERSION  # the stand-ins it was trained on (their version)
 
     def __post_init__(self) -> None:
         if not self.tasks:

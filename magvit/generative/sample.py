@@ -58,7 +58,7 @@ class Evaluation:
     is_proxy: float = float("nan")
     is_proxy_std: float = float("nan")
     # KVD (proxy): unbiased squared MMD with KID's cubic kernel (``magvit.metrics.kernel``), the verdicts' distance
-    # below ~10 clips per feature, with its bootstrap interval (issue 25)
+    # below ~10 clips per feature, with its bootstrap interval (a verdict reads the interval of a difference)
     kvd: float = float("nan")
     kvd_low: float = float("nan")
     kvd_high: float = float("nan")

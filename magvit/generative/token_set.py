@@ -1,4 +1,4 @@
-"""A finite training set as the frozen tokenizer's ids (issue 27; the GPU profile's transformers train on it).
+"""A finite training set as the frozen tokenizer's ids (the token-set path: the GPU profile trains on it).
 
 The paper trains on a fixed dataset; the ``cpu`` profile streams a fresh clip every step and tokenises it (memoised
 by ``magvit.generative.token_memo``). With ``Profile.speed.train_clips`` = N > 0, :func:`token_set` tokenises the
@@ -28,7 +28,7 @@ from magvit.infra.paths import cache_dir
 
 @dataclass(frozen=True)
 class TokenSet:
-    """A finite training set as the frozen tokenizer's ids (issue 27: the transformers of a GPU profile train on
+    """A finite training set as the frozen tokenizer's ids (the token-set path: a GPU profile's transformers train on
     these, drawn at random on the device, instead of tokenising fresh clips every step).
 
     ``z`` [N, n]: the ids of the first N training clips V; ``z_tilde`` [T, N, n]: the ids of each task's condition

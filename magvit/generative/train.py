@@ -11,7 +11,7 @@ call, draw r ~ U(0, 1) per example and corrupt z by the ``condition`` mode (COMM
 prefix condition), and minimise the cross-entropy terms chosen by ``losses`` (Eq. 4). The ``ar`` condition trains
 the same-size causal transformer by next-token prediction instead.
 
-With ``Profile.speed.train_clips`` > 0 (the ``gpu`` profile, issue 27) the model trains instead on a finite set of
+With ``Profile.speed.train_clips`` > 0 (the ``gpu`` profile) the model trains instead on a finite set of
 clips tokenised once (``magvit.generative.token_set``): each step draws clips and tasks on the device
 (:func:`make_token_step_fn`), optionally under bf16 autocast (``Profile.speed.bf16``), with no host synchronisation.
 """
@@ -97,7 +97,7 @@ class TokenSetKey:
 
 def make_token_step_fn(model: MaskedVideoModel, optimizer: torch.optim.Optimizer, tokens: TokenSet,
                        bf16: bool = False) -> Callable[[int], dict[str, Any]]:
-    """One optimisation step on a finite token set (issue 27): a batch of clips and one task per example drawn on the
+    """One optimisation step on a finite token set: a batch of clips and one task per example drawn on the
     device, the condition [rho, c] and ``ispad`` looked up on the device, ``bf16`` autocast around the forward; the
     losses are returned as device tensors (``fit`` reads them back every few steps). No host synchronisation.
 

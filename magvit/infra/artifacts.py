@@ -40,7 +40,7 @@ from magvit.infra.checks import check_seed
 from magvit.infra.locks import file_lock
 from magvit.infra.paths import REPO_ROOT, cache_dir
 
-# 2: keys and sidecars leave out the fields a config declares ``unkeyed`` (issue 13)
+# 2: keys and sidecars leave out the fields a config declares ``unkeyed`` (a notebook-only field keeps models cached)
 FORMAT_VERSION = 2
 
 

@@ -60,7 +60,7 @@ def deterministic() -> None:
 
     Deterministic mode also fills every new uninitialised tensor (a debugging aid: no result may depend on it). That
     is 394 fill kernels per step of the gpu profile's B transformer beside its 272 (counted on the CPU): on the H200
-    the step ran at 57 per second inside notebook 02 against 128 in the benchmark without the mode (issue 27). Off.
+    the step ran at 57 per second inside notebook 02 against 128 in the benchmark without the mode. Off.
     """
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS' condition for determinism
     torch.use_deterministic_algorithms(True, warn_only=True)
@@ -195,7 +195,7 @@ def _fit_locked(kind: str, config: Any, seed: int, modules: dict[str, nn.Module]
     bar = progress(range(start, num_steps), desc=desc or kind, initial=start, total=num_steps, mininterval=2.0,
                disable=not world().is_main,
                bar_format="{desc}: step {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{postfix}]")
-    # A step may return its losses as device tensors (no host synchronisation per step, issue 27): they are read
+    # A step may return its losses as device tensors (no host synchronisation per step on a GPU): they are read
     # back and checked LOG_EVERY steps at a time, before any checkpoint and at the end; floats are logged at once.
     pending: list[tuple[int, dict[str, Any]]] = []
 

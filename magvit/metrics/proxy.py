@@ -49,7 +49,7 @@ class ProxyKey:
     num_frames: int
     resolution: int
     architecture: str = ARCHITECTURE
-    data_version: str = GENERATOR_VERSION  # the clips it was trained on (issue 26 redrew shapes and scenes)
+    data_version: str = GENERATOR_VERSION  # the stand-ins it was trained on (their version)
 
 
 def _conv(c_in: int, c_out: int, dilation: tuple[int, int, int] = (1, 1, 1)) -> list[nn.Module]:
@@ -124,7 +124,7 @@ def blur(video: torch.Tensor, sigma: float) -> torch.Tensor:
     return x.reshape(b, t, c, h, w).permute(0, 2, 1, 3, 4)
 
 
-# the block means of issue 26's dissection (t, h, w): what a token grid of that compression keeps at best
+# the block means of the tokenizer's retention dissection (t, h, w): what a token grid of that compression keeps at best
 DEGRADE_BLOCKS = ((4, 4, 4), (2, 4, 4), (1, 4, 4), (4, 2, 2), (2, 2, 2), (4, 1, 1))
 
 

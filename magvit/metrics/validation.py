@@ -1,4 +1,4 @@
-"""Validation of the proxy evaluator: FVD (proxy) must rise with every corruption (issue 5, item 4).
+"""Validation of the proxy evaluator: FVD (proxy) must rise with every corruption (else it cannot rank models).
 
 Each corruption has a level in [0, 1]; at level 0 the "fake" set is an independent real split, so
 the curve starts at the noise floor. The same Frechet distance on raw pooled pixels is computed
@@ -21,17 +21,17 @@ from magvit.metrics.inception import inception_score
 from magvit.metrics.proxy import ProxyEvaluator, blur
 
 CORRUPTIONS = ("noise", "blur", "freeze", "shuffle", "class_swap")
-# Held-out accuracy per head of the evaluator before issue 14 ("motion-v1": the data probe's trunk, time pooled
+# Held-out accuracy per head of the first evaluator ("motion-v1": the data probe's trunk, time pooled
 # after its second layer, mean-pooled; width 32, 64 features, 400 steps of batch 32, lr 2e-3), at the cpu profile,
 # seed 0, on test clips 0-255 of each benchmark (results/metrics_proxy_accuracy.csv at git 32457499). Real
 # shapes clips scored IS (proxy) 1.72 (256 clips, 10 splits) on it.
-BEFORE_ISSUE_14 = {
+MOTION_V1_ACCURACY = {
     ("pushbot", "benchmark"): 1.0, ("pushbot", "speed"): 0.754, ("pushbot", "direction"): 0.461,
     ("shapes", "benchmark"): 0.977, ("shapes", "label"): 0.379, ("shapes", "speed"): 0.895,
     ("shapes", "direction"): 0.586, ("scenes", "benchmark"): 0.977, ("scenes", "speed"): 0.516,
     ("scenes", "direction"): 0.238,
 }
-BEFORE_ISSUE_14_REAL_IS = 1.72
+MOTION_V1_REAL_IS = 1.72
 LEVELS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
@@ -131,13 +131,13 @@ def noise_floor(evaluator: ProxyEvaluator, num_frames: int, resolution: int, num
 
 
 def before_after(accuracy: pd.DataFrame) -> pd.DataFrame:
-    """The held-out accuracy table of :func:`magvit.metrics.heldout_accuracy` with the evaluator before issue 14
+    """The held-out accuracy table of :func:`magvit.metrics.heldout_accuracy` with the first evaluator (``motion-v1``)
     beside it (``before``; NaN where that head was not measured) and the change."""
     missing = {"benchmark", "head", "accuracy", "chance"} - set(accuracy.columns)
     if missing:
         raise ValueError(f"accuracy table lacks columns {sorted(missing)}")
     out = accuracy[["benchmark", "head", "chance"]].copy()
-    out["before"] = [BEFORE_ISSUE_14.get((b, h), np.nan) for b, h in zip(out.benchmark, out["head"], strict=True)]
+    out["before"] = [MOTION_V1_ACCURACY.get((b, h), np.nan) for b, h in zip(out.benchmark, out["head"], strict=True)]
     out["after"] = accuracy["accuracy"].to_numpy()
     out["change"] = out["after"] - out["before"]
     return out

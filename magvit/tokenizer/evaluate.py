@@ -1,5 +1,5 @@
 """How well a tokenizer reconstructs held-out clips: FVD (proxy) with its bootstrap interval, IS (proxy), PSNR; the
-trivial reference reconstructions to read them against, codebook usage, and *retention* (issue 26): how much of what
+trivial reference reconstructions to read them against, codebook usage, and *retention*: how much of what
 the proxy evaluator reads in real clips (the shapes class, speed, direction) it still reads in their reconstructions.
 
 Shared by the shared tokenizer's evaluation (notebook 03) and Table 7 (``magvit.experiments.table7``, notebook 10);
@@ -87,14 +87,14 @@ def reconstruction_quality(tokenizer: VQTokenizer, evaluator: ProxyEvaluator, he
 
 
 # ---------------------------------------------------------------------------------------------
-# retention (issue 26): the generative tables judge clips decoded from tokens with the proxy evaluator, so the
+# retention: the generative tables judge clips decoded from tokens with the proxy evaluator, so the
 # tokens must keep what it reads. PSNR does not say that (a tokenizer at 21.8 dB kept 0.12 of a 0.71 class accuracy).
 
 # the evaluator's heads a tokenizer must keep, with their class counts (the benchmark head is not a property of a
 # clip's content that a tokenizer could lose)
 RETENTION_HEADS = {"label": len(data.SHAPES_CLASSES), "speed": NUM_SPEEDS, "direction": NUM_DIRECTIONS}
 RETENTION_COLUMNS = ["benchmark", "head", "real_accuracy", "recon_accuracy", "chance", "clips"]
-# issue 26's gate: (benchmark, head) -> the fraction of the real clips' value the reconstructions must keep
+# the retention gate: (benchmark, head) -> the fraction of the real clips' value the reconstructions must keep
 RETENTION_GATE = {("shapes", "label"): 0.8, ("pushbot", "direction"): 0.8, ("shapes", "is_proxy"): 0.7}
 
 
@@ -205,7 +205,7 @@ def retention_intervals(evaluator: ProxyEvaluator, clips: dict[str, LabelledClip
 
 def retention_bar(table: pd.DataFrame, gate: dict[tuple[str, str], float] | None = None,
                   intervals: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Issue 26's gate on a :func:`retention` table: per gated (benchmark, head), the reconstructions' value as a
+    """The retention gate on a :func:`retention` table: per gated (benchmark, head), the reconstructions' value as a
     fraction of the real clips' (``ratio``) against the ``required`` fraction (``RETENTION_GATE``). The verdict reads
     the ratio itself; ``intervals`` (:func:`retention_intervals`) add ``ratio_low`` / ``ratio_high`` beside it."""
     gate = RETENTION_GATE if gate is None else gate

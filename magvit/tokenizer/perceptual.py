@@ -88,7 +88,7 @@ class FrameNetKey:
     batch_clips: int = 3
     frames_per_clip: int = 16
     lr: float = 2e-3
-    data_version: str = GENERATOR_VERSION  # the stand-ins it was trained on (issue 26 redrew shapes and scenes)
+    data_version: str = GENERATOR_VERSION  # the stand-ins it was trained on (their version)
 
 
 def get_frame_net(profile: Profile, seed: int = 0, store: ArtifactStore | None = None) -> FrameNet:

@@ -45,7 +45,7 @@ class TokenizerKey:
     tokenizer: TokenizerConfig
     num_frames: int
     resolution: int
-    data_version: str = GENERATOR_VERSION  # the stand-ins it was trained on (issue 26 redrew shapes and scenes)
+    data_version: str = GENERATOR_VERSION  # the stand-ins it was trained on (their version)
 
 
 def r1_penalty(discriminator: nn.Module, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
