@@ -46,7 +46,8 @@ nbval: install-test
 	$(call NBVAL_RUN,OMP_NUM_THREADS=1 MAGVIT_CACHE=$$d/cache)
 
 # Re-execute the notebooks in place at the smoke profile (refreshes the outputs nbval compares);
-# NB=02 refreshes only 02_*.ipynb. MAGVIT_PROGRESS=summary: one line per training run, not every redraw of its bar.
+# NB=02 refreshes only 02_*.ipynb. MAGVIT_PROGRESS=summary: one line per training run, not every redraw of its bar,
+# and one line per table's sampling.
 NB ?= [0-9][0-9]_
 notebooks: install-test
 	cd notebooks && for nb in $(NB)*.ipynb; do \

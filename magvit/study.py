@@ -23,6 +23,7 @@ The Jupyter stack (nbformat, papermill, pyzmq, jupyter_client) is imported only 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import re
@@ -30,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any, TextIO
@@ -43,6 +45,7 @@ from magvit.infra.atomic import atomic_write_text
 from magvit.infra.locks import file_lock
 from magvit.infra.notebooks import clean_notebook_file
 from magvit.infra.paths import REPO_ROOT, results_dir
+from magvit.infra.progress import RUNNER_ENV
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 # papermill resolves "python3" to the interpreter running it (jupyter_client swaps a bare "python"
@@ -223,6 +226,21 @@ def append_log(row: dict, path: Path) -> None:
         atomic_write_text(path, log.to_csv(index=False))
 
 
+@contextlib.contextmanager
+def runner_environment() -> Iterator[None]:
+    """``$MAGVIT_STUDY_RUNNER=1`` while a kernel starts, so the notebook knows the runner executes it
+    (``magvit.infra.progress``: live bars for the status line, one line of sampling per table in the copy)."""
+    previous = os.environ.get(RUNNER_ENV)
+    os.environ[RUNNER_ENV] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(RUNNER_ENV, None)
+        else:
+            os.environ[RUNNER_ENV] = previous
+
+
 def run_notebook(notebook: Path, profile: str, seed: int, out_dir: Path, status: Status | None = None) -> Path:
     """Execute one notebook with ``profile``/``seed`` injected; return the executed copy's path."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -233,11 +251,12 @@ def run_notebook(notebook: Path, profile: str, seed: int, out_dir: Path, status:
         hooks = {"stdout_file": stream, "stderr_file": stream, "on_cell_execute": status.cell_start}
     papermill = _jupyter("papermill")
     try:
-        papermill.execute_notebook(
-            str(notebook), str(output), parameters={"profile": profile, "seed": seed},
-            kernel_name=KERNEL, cwd=str(notebook.parent), progress_bar=False,
-            kernel_manager_class=_encrypted_kernel_manager(), **hooks,
-        )
+        with runner_environment():  # the kernel inherits it: its sampling prints one line per table
+            papermill.execute_notebook(
+                str(notebook), str(output), parameters={"profile": profile, "seed": seed},
+                kernel_name=KERNEL, cwd=str(notebook.parent), progress_bar=False,
+                kernel_manager_class=_encrypted_kernel_manager(), **hooks,
+            )
     except papermill.PapermillExecutionError as err:
         raise NotebookFailed(
             f"notebook {notebook.name} failed in cell {err.exec_count}: {err.ename}: {err.evalue}\n"

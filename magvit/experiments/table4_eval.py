@@ -48,7 +48,7 @@ from magvit.generative.tasks import (
 from magvit.generative.train import get_transformer
 from magvit.infra.artifacts import ArtifactStore
 from magvit.infra.checks import check_seed
-from magvit.infra.progress import progress
+from magvit.infra.progress import sampled_from_cache, sampling
 from magvit.metrics import ProxyEvaluator, fvd
 from magvit.metrics.estimate import Estimate
 from magvit.tokenizer.evaluate import reconstruct
@@ -215,7 +215,7 @@ def generate_clips(model: MaskedVideoModel, task: str, num_samples: int, batch_s
     device = next(model.transformer.parameters()).device
     generator = torch.Generator(device=device).manual_seed(seed)
     fakes, per_clip, steps = [], [], 0
-    for start in progress(range(0, num_samples, batch_size), desc=f"sampling {task}", mininterval=2.0):
+    for start in sampling(range(0, num_samples, batch_size), task=task, clips=num_samples):
         video = video_all[start:start + batch_size].to(device)
         label = labels_all[start:start + batch_size].to(device) if is_class_conditional(task) else None
         t0 = time.perf_counter()
@@ -237,6 +237,7 @@ def cached_samples(model: MaskedVideoModel, model_seed: int, task: str, num_samp
     store = store or ArtifactStore()
     key = sample_key(model, model_seed, task, num_samples, batch_size)
     if store.exists("samples", key, 0):
+        sampled_from_cache()  # counted in the table's one line of sampling (summary mode, the study runner)
         state = store.load("samples", key, 0)
         real, _ = real_clips(model.cfg, num_samples, key.split)
         return Samples(real, state["fake"].float() / 255, state["seconds_per_clip"].tolist(), int(state["steps"]),

@@ -17,7 +17,7 @@ from magvit import data as video_data
 from magvit.data.video import check_video
 from magvit.generative.model import MaskedVideoModel
 from magvit.generative.tasks import is_class_conditional
-from magvit.infra.progress import progress
+from magvit.infra.progress import sampling
 from magvit.metrics import ProxyEvaluator, fvd, fvd_groups, inception_score, kvd, psnr
 from magvit.tokenizer.evaluate import reconstruct
 
@@ -93,7 +93,7 @@ def sample_clips(model: MaskedVideoModel, task: str, num_samples: int, batch_siz
     device = next(model.transformer.parameters()).device
     generator = torch.Generator(device=device).manual_seed(seed)
     reals, fakes, per_clip, forward_steps = [], [], [], 0
-    for start in progress(range(0, num_samples, batch_size), desc=f"sampling {task}", mininterval=2.0):
+    for start in sampling(range(0, num_samples, batch_size), task=task, clips=num_samples):
         video, labels = video_data.get_batch(ds, range(start, min(start + batch_size, num_samples)))
         video = video.to(device)
         label = labels["label"].to(device) if is_class_conditional(task) else None

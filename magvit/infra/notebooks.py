@@ -122,7 +122,7 @@ def clean_notebook_file(path: Path | str) -> int:
     return before
 
 
-if __name__ == "__main__":  # python -m magvit.infra.progress NB.ipynb ...: clean executed notebooks in place
+if __name__ == "__main__":  # python -m magvit.infra.notebooks NB.ipynb ...: clean executed notebooks in place
     for arg in sys.argv[1:]:
         print(f"{arg}: {clean_notebook_file(arg)} progress lines before, "
               f"{count_progress_lines(nbformat.read(arg, as_version=4))} after")
