@@ -42,6 +42,7 @@ from magvit.generative.train import get_transformer
 from magvit.infra import results
 from magvit.infra.artifacts import ArtifactStore
 from magvit.infra.checks import check_seed
+from magvit.infra.paths import REPO_ROOT
 from magvit.metrics import ProxyEvaluator, fvd, get_evaluator, inception_score
 from magvit.metrics.frechet import check_features
 from magvit.metrics.kernel import interval
@@ -356,6 +357,15 @@ def _describe(rows: pd.DataFrame) -> str:
     return text
 
 
+def _shown(folder: str | Path) -> str:
+    """``folder`` relative to the repository when it lies in it (``results``), else as given: a reader of an executed
+    notebook has no use for the absolute path of the machine that ran it."""
+    try:
+        return Path(folder).resolve().relative_to(REPO_ROOT.resolve()).as_posix()
+    except ValueError:
+        return str(folder)
+
+
 def statement(folder: str | Path, benchmark: str, clips: int | None = None) -> str:
     """One sentence for a table notebook: whether its comparisons on ``benchmark`` are within the resolved range.
 
@@ -363,8 +373,8 @@ def statement(folder: str | Path, benchmark: str, clips: int | None = None) -> s
     measured at, the sentence says so (the table's intervals are wider than the ones resolved here)."""
     verdict = resolves(folder, benchmark)
     if verdict is None:
-        return (f"Resolving power on {benchmark}: not measured ({TABLE}.csv has no rows for it in {Path(folder)}), so "
-                f"this table cannot say whether its instrument sees differences of the size its claims are about.")
+        return (f"Resolving power on {benchmark}: not measured ({TABLE}.csv has no rows for it in {_shown(folder)}), "
+                f"so this table cannot say whether its instrument sees differences of the size its claims are about.")
     rows = _rows(folder, benchmark)
     described = "; ".join(_describe(g) for g in _groups(rows))
     measured = int(rows["num_samples"].min()) if "num_samples" in rows else None
