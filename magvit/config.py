@@ -97,8 +97,8 @@ class TokenizerConfig:
     ema_decay: float = 0.999
     init: str = "scratch"  # "scratch" | "central" | "average" (2D->3D inflation, Tab. 7)
     dataset: str = "mix"  # "mix" = equal share of pushbot, shapes, scenes (one tokenizer serves every table)
-    # steps of each Table 7 model (notebook 10; 2D pretraining gets the same); not keyed: table7_configs copies it into
-    # ``steps`` of the models it trains
+    # steps of each Table 7 model at the full budget (notebook 10; the half budget trains half; 2D pretraining gets the
+    # row's steps); not keyed: table7_configs copies it into ``steps`` of the models it trains
     table7_steps: int = unkeyed(100)
     # Scale adaptations (notebook 03's learning curves, benchmarks/tokenizer_learning_curves.py). Each default is
     # the paper's / official code's value, so the paper design is one switch away; a profile sets what it changes.

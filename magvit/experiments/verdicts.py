@@ -6,7 +6,8 @@ positive difference is the paper's direction (for FVD, lower is better: differen
 - ``reproduced``: the whole interval of the difference is above 0;
 - ``not reproduced``: the whole interval is below 0 (a contradiction of the paper, reported as such);
 - ``not testable here`` otherwise, with its reason: :data:`INCONCLUSIVE` (the interval covers 0) or
-  :data:`UNRESOLVED` (the evaluator's resolving power, an input: ``resolvable=False``).
+  :data:`UNRESOLVED` (the evaluator's resolving power, an input: ``resolvable=False``); :data:`FEW_SEEDS` and
+  :data:`NOT_CONVERGED` (models that have not learned) overrule any interval too (:func:`overrule`).
 
 The best interval is the paired one (``magvit.metrics.paired``: both rows scored on the same real clips, clip indices
 resampled jointly, training seeds resampled hierarchically as rliable's stratified bootstrap, Agarwal et al. 2021).
@@ -39,15 +40,18 @@ UNRESOLVED = "the evaluator cannot resolve differences of this size here"
 CONTRADICTED = "the whole interval of the difference is against the paper"
 RESOLVED = "the whole interval of the difference is in the paper's direction"
 FEW_SEEDS = "fewer training seeds than the profile's: the training noise is not measured"
-OVERRULING = (UNRESOLVED, FEW_SEEDS)  # reasons that make any interval "not testable here"
+# the models compared have not learned far enough for their ordering to say anything about trained ones (Tab. 7:
+# ``table7.convergence``)
+NOT_CONVERGED = "the tokenizers have not converged"
+OVERRULING = (UNRESOLVED, FEW_SEEDS, NOT_CONVERGED)  # reasons that make any interval "not testable here"
 UNPAIRED = "FVD (proxy), from the rows' own intervals, unpaired"
 
-__all__ = ["CONTRADICTED", "Estimate", "FEW_SEEDS", "INCONCLUSIVE", "NOT_REPRODUCED", "NOT_TESTABLE", "OVERRULING",
-           "Outcome", "PARTLY", "REPRODUCED", "RESOLVED", "UNPAIRED", "UNRESOLVED", "VERDICTS", "agrees", "allowed",
-           "beats", "beats_across_seeds", "calibration", "calibration_figure", "cap_seeds", "chain",
+__all__ = ["CONTRADICTED", "Estimate", "FEW_SEEDS", "INCONCLUSIVE", "NOT_CONVERGED", "NOT_REPRODUCED", "NOT_TESTABLE",
+           "OVERRULING", "Outcome", "PARTLY", "REPRODUCED", "RESOLVED", "UNPAIRED", "UNRESOLVED", "VERDICTS", "agrees",
+           "allowed", "beats", "beats_across_seeds", "calibration", "calibration_figure", "cap_seeds", "chain",
            "chain_across_seeds", "chain_outcome", "combine", "combine_pairs", "compare", "compare_across_seeds",
            "compare_features", "compare_rows", "contrast_across_seeds", "difference", "difference_across_seeds",
-           "judge", "seed_spread", "with_basis"]
+           "judge", "overrule", "seed_spread", "with_basis"]
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,8 @@ def allowed(diff: Estimate) -> str:
 
 def agrees(diff: Estimate, verdict: str, reason: str = "") -> bool:
     """Whether ``verdict`` is the one ``diff`` gives, or ``not testable here`` for a reason that overrules any
-    interval (:data:`OVERRULING`: the evaluator cannot resolve differences of this size; too few training seeds)."""
+    interval (:data:`OVERRULING`: the evaluator cannot resolve differences of this size; too few training seeds; the
+    models compared have not converged)."""
     return verdict == allowed(diff) or (verdict == NOT_TESTABLE and any(r in reason for r in OVERRULING))
 
 
@@ -100,6 +105,14 @@ def cap_seeds(outcome: Outcome, seeds: int, required: int) -> Outcome:
     if seeds >= required or outcome.verdict == NOT_TESTABLE:
         return outcome
     return replace(outcome, verdict=NOT_TESTABLE, reason=f"{FEW_SEEDS} ({seeds} < {required})")
+
+
+def overrule(outcome: Outcome, reason: str) -> Outcome:
+    """``outcome`` made ``not testable here`` for ``reason``, which must contain one of :data:`OVERRULING`; its
+    difference is kept, so the row still shows what the interval alone would say."""
+    if not any(r in reason for r in OVERRULING):
+        raise ValueError(f"only a reason of {OVERRULING} overrules an interval, got {reason!r}")
+    return replace(outcome, verdict=NOT_TESTABLE, reason=reason)
 
 
 def compare_rows(a: Sequence[Estimate], b: Sequence[Estimate], lower_is_better: bool = True,
