@@ -9,7 +9,10 @@ is re-implemented here) and writes each ``claims_<table>.csv`` through ``results
 does, then ``claims.csv`` through ``study.write_claims``. The old run kept no per-clip features and did not measure
 the instrument's resolving power, so every function is called with ``paired=None`` (each row's own interval) and
 ``resolvable=None``. Each row keeps the old run's ``setting`` (the same claim and benchmark's), extended by a note
-that says so; the seeds and device are the ones the old claims rows carry.
+that says so; the seeds and device are the ones the old claims rows carry. Table 7 at two budgets (half and full)
+is judged with notebook 10's learning check as it wrote it (``table7_convergence.csv``), so that C4-C6 are the
+notebook's (``not testable here`` where the tokenizers have not converged); a folder from before the two budgets has
+no such check and is judged as before.
 
 A claim whose function needs an input the committed tables do not hold keeps its old row (annotated, with its old
 provenance): C11 needs the FVD (proxy) of the condition video through the tokenizer per task, with its interval
@@ -88,13 +91,31 @@ def _table5(folder: Path, p: profiles.Profile) -> pd.DataFrame:
                                 paired=None)
 
 
+def table7_convergence(folder: Path, table: pd.DataFrame) -> pd.DataFrame | None:
+    """Notebook 10's learning check (``table7.convergence``) as it wrote it, with ``converged`` as booleans (what
+    ``table7.table7_claims`` reads); None for a folder from before the two budgets (no ``budget`` column, no check).
+    A two-budget table without its check is refused: judged without it, C4-C6 would not be the notebook's."""
+    path = folder / "table7_convergence.csv"
+    if not path.exists():
+        if "budget" in table.columns:
+            raise FileNotFoundError(f"{path.name} is missing beside a two-budget table7_tokenizer.csv: C4-C6 are "
+                                    "judged only where the tokenizers converged (notebook 10 writes both)")
+        return None
+    check = pd.read_csv(path, keep_default_na=False, dtype={"claim": str, "reason": str, "converged": str})
+    check = check.drop(columns=[c for c in results.PROVENANCE if c in check.columns])
+    flags = check["converged"].str.strip().str.lower()
+    if not flags.isin(["true", "false"]).all():
+        raise ValueError(f"{path.name}: 'converged' must be True or False, got {sorted(set(check['converged']))}")
+    return check.assign(converged=flags == "true")
+
+
 def _table7(folder: Path, p: profiles.Profile) -> pd.DataFrame:
     table = read(folder, "table7_tokenizer")
     consistency = read(folder, "table7_padding_consistency")
     # notebook 10: the one-token stride of the 3D-VQ (the smallest shift measured)
     stride = consistency["shift_px"].min()
     return table7.table7_claims(table, consistency[consistency.shift_px == stride], "", resolvable=None,
-                                paired=None)
+                                paired=None, convergence=table7_convergence(folder, table))
 
 
 def _figure5(folder: Path, p: profiles.Profile) -> pd.DataFrame:

@@ -197,3 +197,47 @@ def test_not_converged_overrules_any_interval():
         overrule(judge(resolved), "a reason that overrules nothing")
     row = claims.verdict_row("C4", "x", NOT_TESTABLE, difference=resolved, reason=NOT_CONVERGED)
     assert claims.consistent(row)
+
+
+def test_the_statement_says_which_claims_are_judged_and_why():
+    both = table7.convergence_statement(table7.convergence(budget_table(), SHARED_PSNR))
+    assert "**25.5 dB**" in both and "**23.5 dB**" in both and "(2 dB less)" in both
+    assert "**The rows converged**: C4, C5, C6 are judged" in both and "not testable" not in both
+    assert f"- **C6: judged.** Its rows at the full budget ({L} 24.5, {B} 24.5 dB)" in both
+    # C6's L below the bar and C4's ordering flipped: each says so with the numbers of the check
+    table = budget_table(fvd={"half": {VQ2D: 90.0}}, psnr={L: 21.0})
+    check = table7.convergence(table, SHARED_PSNR)
+    some = table7.convergence_statement(check)
+    assert "**Some rows converged**: C5 judged; C4, C6 *not testable here*" in some
+    lines = {line.split("**")[1]: line for line in some.splitlines() if line.startswith("- **")}
+    assert set(lines) == {"C4: not testable here", "C5: judged.", "C6: not testable here"}
+    assert f"{NOT_CONVERGED}: {L} 21.0 dB below the bar of 23.5 dB" in lines["C6: not testable here"]
+    assert f"{B} vs {VQ2D}" in lines["C4: not testable here"] and f"{VQ2D} 90.0" in lines["C4: not testable here"]
+    # every row below the bar: none judged, and the statement says what that means for the verdicts
+    none = table7.convergence_statement(table7.convergence(budget_table(psnr=dict.fromkeys(FVD, 20.0)), SHARED_PSNR))
+    assert "**The rows have not converged**: C4, C5, C6 are *not testable here*" in none
+    assert "not how the trained tokenizers the paper compares rank" in none and "judged." not in none
+
+
+def test_the_rows_that_stand_for_table7():
+    p = profiles.get("smoke", device="cpu")
+    configs = {b: table7.table7_configs(p, b) for b in table7.BUDGETS}
+    setup = table7.setup_table(configs)
+    assert list(table7.table7_configs(p)) == list(table7.ROWS)  # Table 7's order is the configs' order
+    assert len(setup) == len(table7.CLAIM_ROWS) * 2 + len(table7.SHORT_ROWS)
+    assert setup.groupby("budget")["steps"].unique().map(list).to_dict() == {
+        "half": [table7.budget_steps(p, "half")], "full": [p.tokenizer.table7_steps]}
+    assert set(setup[setup.short].model) == set(table7.SHORT_ROWS) and set(setup[setup.short].budget) == {"half"}
+    # the claim rows at the full budget, the short rows at the half budget, labelled, in Table 7's order
+    rows = [{"budget": b, "model": m, "seed": s} for b in table7.BUDGETS for m in table7.BUDGET_ROWS[b]
+            for s in (1, 0)]
+    shown = table7.shown_rows(pd.DataFrame(rows))
+    assert list(shown.label[::2]) == [VQ2D, f"{TATS} (short)", B, L, AVERAGE, CENTRAL, f"{ZEROS} (short)",
+                                      f"{PAPER_DESIGN} (short)"]
+    assert list(shown.seed[:2]) == [0, 1]
+    assert (shown.budget == shown.model.map(lambda m: "half" if m in table7.SHORT_ROWS else "full")).all()
+    # the models (or logs) of one seed by the same labels, from {(seed, budget): {model: x}}
+    runs = {(0, b): {m: (b, m) for m in table7.BUDGET_ROWS[b]} for b in table7.BUDGETS}
+    picked = table7.shown_runs(runs, 0)
+    assert list(picked) == list(shown.label[::2])
+    assert picked[B] == ("full", B) and picked[f"{TATS} (short)"] == ("half", TATS)

@@ -60,6 +60,9 @@ CLAIM_ROWS = (VQ2D, B, CENTRAL, AVERAGE, L)
 SHORT_ROWS = (TATS, ZEROS, PAPER_DESIGN)
 C10_BUDGET = "half"
 BUDGET_ROWS = {"half": CLAIM_ROWS + SHORT_ROWS, "full": CLAIM_ROWS}
+# every row in Table 7's order (the order of table7_configs), and the mark of a row shown at the half budget
+ROWS = (VQ2D, TATS, B, L, AVERAGE, CENTRAL, ZEROS, PAPER_DESIGN)
+SHORT = " (short)"
 
 
 def check_budget(budget: str) -> None:
@@ -106,6 +109,44 @@ def table7_configs(profile: Profile, budget: str | None = None) -> dict[str, Tok
         return all_configs(profile, profile.tokenizer.table7_steps)
     configs = all_configs(profile, budget_steps(profile, budget))
     return {name: cfg for name, cfg in configs.items() if name in BUDGET_ROWS[budget]}
+
+
+def setup_table(configs: dict[str, dict[str, TokenizerConfig]]) -> pd.DataFrame:
+    """One row per (budget, model) of ``configs`` ({budget: :func:`table7_configs` of it}) with its design, steps
+    and warm-up; ``short``: a row no learning check reads, trained at the half budget only (:data:`SHORT_ROWS`)."""
+    return pd.DataFrame([{"budget": budget, "model": name, "short": name in SHORT_ROWS, "kind": c.kind,
+                          "filters": c.filters, "init": c.init, "padding": c.padding, "steps": c.steps,
+                          "warmup": c.warmup_steps, "batch": c.batch_size, "data": c.dataset,
+                          "perceptual_weight": c.perceptual_weight}
+                         for budget, by_model in configs.items() for name, c in by_model.items()])
+
+
+def shown_budget(model: str) -> str:
+    """The budget that stands for ``model`` in Table 7 (beside the paper, in the figures): the full one for a row
+    the claims read, the half one for a short row (:data:`SHORT_ROWS`, trained at it only)."""
+    return "half" if model in SHORT_ROWS else "full"
+
+
+def row_label(model: str) -> str:
+    """``model`` as Table 7 shows it: a short row marked :data:`SHORT`."""
+    return model + SHORT if model in SHORT_ROWS else model
+
+
+def shown_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``table`` (one per ``budget``, ``model`` and ``seed``) that stand for Table 7: each model at
+    :func:`shown_budget`, in :data:`ROWS` order and seed order, with its ``label`` (:func:`row_label`)."""
+    rows = table[table["budget"] == table["model"].map(shown_budget)].copy()
+    rows["label"] = rows["model"].map(row_label)
+    order = rows["model"].map({m: i for i, m in enumerate(ROWS)}).fillna(len(ROWS))
+    return rows.assign(_order=order).sort_values(["_order", "seed"], kind="stable").drop(columns="_order") \
+        .reset_index(drop=True)
+
+
+def shown_runs(by_run: dict, seed: int) -> dict:
+    """Of ``by_run`` ({(seed, budget): {model: x}}, e.g. models or loss logs of :func:`train_table7`), the entries of
+    ``seed`` that stand for Table 7 (:func:`shown_budget`), by :func:`row_label`, in :data:`ROWS` order."""
+    return {row_label(m): by_run[seed, shown_budget(m)][m] for m in ROWS
+            if (seed, shown_budget(m)) in by_run and m in by_run[seed, shown_budget(m)]}
 
 
 def shifted_token_match(tokenizer: VQTokenizer, wide: torch.Tensor, shift: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -224,6 +265,38 @@ def convergence(table: pd.DataFrame, shared_psnr: float, tolerance_db: float = 2
                         "fvd_half": shown_pairs(fvd, "half", pairs), "fvd_full": shown_pairs(fvd, "full", pairs),
                         "flipped": ", ".join(f"{a} vs {b}" for a, b in flipped)})
     return pd.DataFrame(records)
+
+
+def convergence_statement(check: pd.DataFrame) -> str:
+    """Markdown for :func:`convergence`'s table ``check``: the bar, and for each claim whether it is judged or
+    ``not testable here`` and why, in the numbers of the table."""
+    shared, bar = float(check["shared_psnr"].iloc[0]), float(check["psnr_bar"].iloc[0])
+    judged = [r.claim for r in check.itertuples() if r.converged]
+    not_judged = [r.claim for r in check.itertuples() if not r.converged]
+    lines = [f"The shared tokenizer reconstructs these held-out `shapes` clips at **{shared:.1f} dB** PSNR; a Table 7 "
+             f"row counts as learned at **{bar:.1f} dB** or more at the full budget ({shared - bar:g} dB less), and a "
+             "claim is judged only where all its rows have learned and each of its orderings by FVD (proxy) is the "
+             "same at the half and the full budget."]
+    if not not_judged:
+        lines.append(f"**The rows converged**: {', '.join(judged)} are judged on the full-budget rows.")
+    elif not judged:
+        lines.append(f"**The rows have not converged**: {', '.join(not_judged)} are *not testable here* whatever "
+                     "their intervals (the verdict table keeps each interval, and its reason says what it alone "
+                     "would give). An ordering of tokenizers that have not learned says how fast each learns its "
+                     "first steps, not how the trained tokenizers the paper compares rank.")
+    else:
+        lines.append(f"**Some rows converged**: {', '.join(judged)} judged; {', '.join(not_judged)} *not testable "
+                     "here* whatever their intervals (the verdict table keeps each interval): an ordering of "
+                     "tokenizers that have not learned says how fast each learns its first steps, not how the "
+                     "trained tokenizers the paper compares rank.")
+    for r in check.itertuples():
+        if r.converged:
+            lines.append(f"- **{r.claim}: judged.** Its rows at the full budget ({r.psnr_full} dB) are all at or above "
+                         f"the bar (lowest: {r.lowest_row}, {r.lowest_psnr:.1f} dB), and FVD (proxy) orders them the "
+                         f"same at the half budget ({r.fvd_half}) and the full budget ({r.fvd_full}).")
+        else:
+            lines.append(f"- **{r.claim}: not testable here**, {r.reason}.")
+    return "\n\n".join(lines[:2]) + "\n\n" + "\n".join(lines[2:])
 
 
 def learned(claim: str, outcome: Outcome, checked: pd.DataFrame | None) -> Outcome:
