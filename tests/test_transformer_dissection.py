@@ -1,0 +1,71 @@
+"""The transformer dissection (magvit.experiments.transformer_dissection): its held-out loss and a smoke run."""
+
+import math
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+import torch
+
+from magvit import profiles
+from magvit.experiments import transformer_dissection as td
+from magvit.generative.train import get_transformer
+
+
+@pytest.fixture(scope="module")
+def smoke_env(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dissection")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MAGVIT_CACHE", str(root / "cache"))
+    mp.setenv("MAGVIT_RESULTS", str(root / "results"))
+    mp.setenv("MAGVIT_PROGRESS", "summary")
+    yield profiles.get("smoke", device="cpu"), root
+    mp.undo()
+
+
+def test_masked_loss_is_a_cross_entropy_and_ignores_classes_the_model_cannot_tell_apart(smoke_env):
+    p, _ = smoke_env
+    model, _ = get_transformer(p, "shapes", "CG", "commit", seed=0)
+    cond, labels = td.held_out_tokens(model, "CG", "test", 16)
+    assert cond.z.shape == (16, model.num_tokens) and labels.shape == (16,)
+    loss = td.masked_loss(model, cond)
+    # a barely trained model: near the uniform code distribution's log K, and repeatable
+    assert 0 < loss < 1.5 * math.log(model.vocab.codebook_size)
+    assert td.masked_loss(model, cond) == loss
+    # with every class embedding made identical, shuffling the classes cannot change the loss
+    k, c = model.vocab.codebook_size, model.vocab.num_classes
+    with torch.no_grad():
+        emb = model.transformer.tok_emb.weight
+        saved = emb[k:k + c].clone()
+        emb[k:k + c] = emb[k]
+        assert td.masked_loss(model, cond, shuffle_classes=True) == pytest.approx(td.masked_loss(model, cond),
+                                                                                  abs=1e-6)
+        emb[k:k + c] = saved
+
+
+def test_a_smoke_dissection_writes_one_row_per_change_and_task_with_a_samples_figure(smoke_env):
+    p, root = smoke_env
+    new = td.dissect(p, ["reference"], [("shapes", "CG"), ("pushbot", "FP")], [0], clips=16)
+    assert list(zip(new.benchmark, new.task, strict=True)) == [("shapes", "CG"), ("pushbot", "FP")]
+    cg, fp = new.iloc[0], new.iloc[1]
+    assert 0 <= cg["class_accuracy"] <= 1 and cg["chance"] == pytest.approx(1 / 12)
+    assert cg["class_nats"] == pytest.approx(cg["heldout_loss_shuffled"] - cg["heldout_loss"])
+    assert pd.isna(fp.get("class_accuracy")) and fp["fvd_over_floor"] == pytest.approx(fp["fvd"] / fp["floor_fvd"])
+    table = td.merge(p, new)
+    again = td.merge(p, td.dissect(p, ["reference"], [("shapes", "CG")], [0], clips=16))  # replaces, keeps FP
+    assert len(table) == len(again) == 2
+    assert (root / "results" / f"{td.TABLE}.csv").exists()
+    assert len(list((root / "results" / "figures" / "diagnostics").glob("transformer_dissection_*.png"))) == 2
+    assert set(td.summary(again).index.get_level_values("task")) == {"CG", "FP"}
+
+
+def test_unknown_change_and_change_configs(smoke_env):
+    p, _ = smoke_env
+    with pytest.raises(ValueError, match="unknown change"):
+        td.dissect(p, ["no such change"], [("shapes", "CG")], [0], clips=8)
+    cp, cfg = td.change_config(p, td.CHANGES["1000x32 set16k"])
+    assert (cfg.steps, cfg.batch_size, cp.speed.train_clips) == (1000, 32, 16384)
+    cp, cfg = td.change_config(p, td.CHANGES["reference"])
+    assert cfg == p.transformer and cp.speed == p.speed
+    assert td.change_config(replace(p, speed=replace(p.speed, train_clips=7)),
+                            td.CHANGES["300x12 stream"])[0].speed.train_clips == 0
