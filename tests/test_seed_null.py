@@ -65,3 +65,47 @@ def test_parts_are_gathered(tmp_path, monkeypatch):
     gathered = seed_null.gather(path.parent)
     assert gathered["table"].tolist() == ["table1", "table2"]
     assert list(gathered.columns) == list(seed_null.COLUMNS)
+
+
+def test_an_empty_part_keeps_numeric_columns_so_parts_concatenate_as_numbers():
+    rng = np.random.default_rng(4)
+    real, rows = simulate_rows(rng, 32, 4, [0.0], seeds=1)
+    empty = seed_null.seed_null("t", "one seed", real, {"B": rows[0]}, num_bootstrap=10)
+    real, rows = simulate_rows(rng, 32, 4, [0.0], seeds=2)
+    full = seed_null.seed_null("t", "two seeds", real, {"B": rows[0]}, num_bootstrap=10)
+    both = pd.concat([empty, full], ignore_index=True)
+    assert empty.empty and all(pd.api.types.is_float_dtype(both[c]) for c in seed_null.DIFFERENCE)
+
+
+def null_table(calls: int, rows: int) -> pd.DataFrame:
+    return pd.DataFrame({"table": "t", "row": [f"r{i}" for i in range(rows)], "benchmark": "b", "distance": "kvd",
+                         "difference": 0.0, "difference_low": -1.0, "difference_high": 1.0,
+                         "verdict": ["reproduced"] * calls + [NOT_TESTABLE] * (rows - calls)})
+
+
+def test_statement_reads_the_rate_against_one_in_twenty():
+    assert "nothing to judge" in seed_null.statement(null_table(0, 0))
+    calibrated = seed_null.statement(null_table(0, 100))
+    assert "0 of 100 rows" in calibrated and "no more often than a calibrated rule allows" in calibrated
+    few = seed_null.statement(null_table(0, 6))
+    assert "cannot rule out a rate of up to" in few
+    unsure = seed_null.statement(null_table(1, 6))
+    assert "1 of 6 rows (17%" in unsure and "cannot tell that from a calibrated rule" in unsure
+    off = seed_null.statement(null_table(8, 20))
+    assert "more often than a calibrated rule would" in off and "training noise" in off
+
+
+def test_figure_draws_every_row_around_zero():
+    import matplotlib.pyplot as plt
+
+    df = null_table(1, 3)
+    df.loc[0, ["difference", "difference_low", "difference_high"]] = [2.0, 1.0, 3.0]  # the call: misses 0
+    fig = seed_null.figure(df)
+    ax = fig.axes[0]
+    assert len(ax.get_yticklabels()) == 3 and "t · b · r0 (KVD)" in ax.get_yticklabels()[0].get_text()
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["not testable here (as it should be)",
+                                                                  "a difference called (a false call)"]
+    assert ax.get_xlim()[0] < 0 < ax.get_xlim()[1]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="no row to draw"):
+        seed_null.figure(df.iloc[:0])

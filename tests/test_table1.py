@@ -60,6 +60,13 @@ def test_is_estimate_interval_is_the_split_standard_error():
     assert est[0].high - est[0].value == pytest.approx(1.96 * 0.5 / math.sqrt(10))
 
 
+def test_is_estimate_uses_the_splits_the_score_was_computed_over():
+    table = hand_table((1.0, 1.0), (1.0, 1.0), is_std=0.5).assign(fvd_groups=4)  # sample.evaluate's groups
+    est = table1.is_estimates(table, "MAGVIT-L-CG")
+    assert est[0].high - est[0].value == pytest.approx(1.96 * 0.5 / 2)
+    assert list(table1.is_splits(table.assign(fvd_groups=0))) == [10] * 4  # no groups: min(10, clips)
+
+
 class StubEvaluator:
     """Features = per-clip channel means; class posteriors from the clip's mean brightness."""
 

@@ -117,6 +117,14 @@ def test_c3_on_fewer_seeds_than_the_profile_is_not_testable():
         table4.c3_claim(long[long.method != "MAGVIT-B-UNC"], required_seeds=1)
 
 
+def test_c3_with_one_model_on_fewer_seeds_is_not_testable():
+    # MT on two seeds, UNC and FP on one: the benchmark counts the fewest
+    long = long_table({("MT", 0): 10.0, ("MT", 1): 10.5, ("UNC", 0): 50.0, ("FP", 0): 40.0})
+    row = table4.c3_claim(long, required_seeds=2)
+    assert row["verdict"] == NOT_TESTABLE and "fewer training seeds than the profile's" in row["reason"]
+    assert "(1 seed;" in row["ours"]
+
+
 def test_c3_unseen_task_part_excludes_fp():
     # FP model as good as MT on FP but far worse on its unseen tasks; UNC worse everywhere
     fp = {t: (10.0 if t == "FP" else 80.0) for t in MT8}

@@ -169,3 +169,26 @@ def test_c1_and_c2_on_paired_features():
     other["full", "FP", 0, "FP"] = ClipFeatures(real + 1, features["full", "FP", 0, "FP"].fake)
     with pytest.raises(ValueError, match="other real clips"):
         table5.paired_features(other)
+
+
+def test_c1_with_a_row_on_fewer_seeds_is_not_testable():
+    values = {k: v for k, v in PAPERLIKE.items() if k != ("latent", 1)}  # full on two seeds, latent masking on one
+    row = table5.c1_claim(long_table(values), required_seeds=2)
+    assert row["verdict"] == NOT_TESTABLE and f"{FEW_SEEDS} (1 < 2)" in row["reason"]
+
+
+def test_seed_null_rows_are_named_and_leave_out_table4s_line():
+    import numpy as np
+
+    from magvit.metrics.paired import RowFeatures
+
+    real = np.zeros((4, 2))
+    rows = {(k, c): RowFeatures.of(real, real) for k in ("latent", "mask+recons", "full") for c in ("FP", "MT8")}
+    named = table5.seed_null_rows((real, rows))
+    assert list(named) == ["Latent masking (MaskGIT) FP", "Latent masking (MaskGIT) MT8",
+                           "COMMIT (Lmask+Lrecons) FP", "COMMIT (Lmask+Lrecons) MT8",
+                           "COMMIT (Lmask+Lrecons+Lrefine) FP"]  # the full MT8 models are Table 4's MAGVIT-B-MT
+    assert named["COMMIT (Lmask+Lrecons) FP"] is rows["mask+recons", "FP"]
+    assert table5.row_name("prefix", "FP") == "Prefix condition FP"
+    with pytest.raises(ValueError, match="unknown Table 5 column"):
+        table5.row_name("full", "MT10")

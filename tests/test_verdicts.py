@@ -80,6 +80,11 @@ def test_fewer_seeds_than_the_profile_is_not_testable():
     assert cap_seeds(r, 2, 2) is r
     capped = cap_seeds(r, 1, 2)
     assert capped.verdict == NOT_TESTABLE and FEW_SEEDS in capped.reason and capped.difference == r.difference
+    # an interval that already leaves the comparison open keeps its reason and says it rests on too few seeds
+    open_ = cap_seeds(judge(Estimate(0.5, -1, 2)), 1, 2)
+    assert open_.verdict == NOT_TESTABLE and open_.reason == f"{INCONCLUSIVE}; {FEW_SEEDS} (1 < 2)"
+    assert cap_seeds(open_, 1, 2) is open_  # said once
+    assert cap_seeds(judge(Estimate(0.5, -1, 2)), 2, 2).reason == INCONCLUSIVE
 
 
 def test_every_claims_row_agrees_with_its_interval():

@@ -80,7 +80,8 @@ CLAIMS: dict[str, Claim] = {c.id: c for c in [
           "steps", "Tab. 6", "FVD 76 vs MaskGIT 3D-VQ 122, 2D-VQ 222, AR 91 (Tab. 6)", "05_decoding",
           f"table6.decoding_claims: COMMIT beats MaskGIT-3D, COMMIT beats MaskGIT-2D, and COMMIT at least as good as "
           f"AR (no margin: shown when COMMIT is resolved better, contradicted when AR is), each by {_RULE}; "
-          "combined by verdicts.combine"),
+          "combined by verdicts.combine; each row is one training seed, so where the profile has more seeds every "
+          "part is not testable here and says it rests on one (verdicts.cap_seeds)"),
     Claim("C8", "Generation is about 60x faster than an AR transformer of the same size and two orders of magnitude "
           "faster than diffusion", "Fig. 5", "AR 60x slower, diffusion ~100x slower; 37 fps on a V100",
           "11_figure5",

@@ -9,7 +9,8 @@ seed gave 23% false calls at one seed per row, 2% at two: notebook 12's calibrat
 
 Every table notebook passes its paired features (real clips' features and one ``RowFeatures`` per row) to
 :func:`seed_null`, writes them with :func:`write_part`, and notebook 12 gathers the parts (:func:`gather`) into
-``results/verdicts_seed_null.csv`` and reports :func:`false_call_rate`.
+``results/verdicts_seed_null.csv``, reports :func:`false_call_rate` in words (:func:`statement`) and draws each row's
+interval around 0 (:func:`figure`).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from magvit.experiments.resolving_power import accuracy_interval
 from magvit.experiments.verdicts import NOT_TESTABLE, judge
@@ -28,6 +31,8 @@ from magvit.metrics.paired import RowFeatures, choose_distance, paired_differenc
 TABLE = "verdicts_seed_null"
 PART = "verdicts_seed_null_"  # + the table's name: one CSV per table notebook, gathered by notebook 12
 COLUMNS = ("table", "row", "benchmark", "distance", "difference", "difference_low", "difference_high", "verdict")
+DIFFERENCE = ("difference", "difference_low", "difference_high")
+ALLOWED = 0.05  # the false calls a calibrated rule allows: about 1 row in 20 (95% intervals)
 
 
 def seed_null(table: str, benchmark: str, real: np.ndarray | Mapping[str, np.ndarray],
@@ -48,7 +53,8 @@ def seed_null(table: str, benchmark: str, real: np.ndarray | Mapping[str, np.nda
         out.append({"table": table, "row": name, "benchmark": benchmark, "distance": distance,
                     "difference": diff.value, "difference_low": diff.low, "difference_high": diff.high,
                     "verdict": judge(diff).verdict})
-    return pd.DataFrame(out, columns=list(COLUMNS))
+    # float columns even when no row has two seeds, so that parts concatenate (and round) as numbers
+    return pd.DataFrame(out, columns=list(COLUMNS)).astype(dict.fromkeys(DIFFERENCE, float))
 
 
 def write_part(df: pd.DataFrame, table: str, profile: str, seeds: tuple[int, ...], device: str = "cpu") -> Path:
@@ -75,3 +81,60 @@ def false_call_rate(df: pd.DataFrame) -> dict[str, float]:
     low, high = accuracy_interval(called)
     return {"rows": int(len(called)), "calls": int(called.sum()), "rate": float(called.mean()), "low": low,
             "high": high}
+
+
+def statement(df: pd.DataFrame) -> str:
+    """:func:`false_call_rate` of ``df`` (:func:`gather`'s table) as a sentence, read against the ~1 in 20 a calibrated
+    rule allows; where ``df`` is empty, that no row of two training seeds was judged (a profile of one seed per row,
+    or table notebooks not run yet)."""
+    if not len(df):
+        return ("No table notebook judged a row of two training seeds in this results folder (a profile that trains "
+                "one seed per row, as `smoke`, has none; or notebooks 06-09 have not run yet): the null test has "
+                "nothing to judge here.")
+    r = false_call_rate(df)
+    if r["low"] > ALLOWED:
+        reading = ("more often than a calibrated rule would: an interval over clips alone misses the seed-to-seed "
+                   "variation of these models, so a verdict on one training seed per row would call differences "
+                   "that are training noise")
+    elif r["rate"] > ALLOWED:
+        reading = (f"more often than 1 in 20 in this run, but {r['rows']} rows cannot tell that from a calibrated "
+                   f"rule (the interval includes {ALLOWED:.0%})")
+    else:
+        reading = "no more often than a calibrated rule allows"
+        if r["high"] > ALLOWED:
+            reading += f" (though {r['rows']} rows cannot rule out a rate of up to {r['high']:.0%})"
+    return (f"Judged against seed 1 of its own recipe, seed 0 was called different in {r['calls']} of {r['rows']} "
+            f"rows ({r['rate']:.0%}, 95% Wilson interval {r['low']:.0%} to {r['high']:.0%}), against the at most "
+            f"about 1 in 20 ({ALLOWED:.0%}) a calibrated rule allows: {reading}.")
+
+
+def figure(df: pd.DataFrame) -> Figure:
+    """Each row of ``df`` (:func:`gather`'s table) as its difference with its 95% interval, scaled by the interval's
+    half-width (rows of different benchmarks and distances on one axis; the sign and the position of 0 are kept), a
+    call (the interval misses 0) in red."""
+    if not len(df):
+        raise ValueError("no row to draw: the null test needs rows of two training seeds")
+    value, low, high = (df[c].to_numpy(dtype=float) for c in DIFFERENCE)
+    half = (high - low) / 2
+    half = np.where(half > 0, half, 1.0)
+    called = (df["verdict"] != NOT_TESTABLE).to_numpy()
+    y = np.arange(len(df))[::-1]
+    height = 1.9 + 0.28 * len(df)
+    fig, ax = plt.subplots(figsize=(7.5, height))
+    lower, upper = (value - low) / half, (high - value) / half
+    for mask, colour, label in ((~called, "#8a8a8a", "not testable here (as it should be)"),
+                                (called, "#c0392b", "a difference called (a false call)")):
+        if mask.any():
+            ax.errorbar(value[mask] / half[mask], y[mask], xerr=[lower[mask], upper[mask]], fmt="o", ms=3, capsize=2,
+                        color=colour, label=label)
+    ax.axvline(0, color="black", lw=0.8)
+    reach = float(np.max(np.abs(np.concatenate([value / half - lower, value / half + upper]))))
+    ax.set_xlim(-1.1 * max(reach, 1.5), 1.1 * max(reach, 1.5))
+    ax.set_yticks(y, [f"{r.table} · {r.benchmark} · {r.row} ({r.distance.upper()})" for r in df.itertuples()],
+                  fontsize=7)
+    ax.set_xlabel("(D(seed 1) - D(seed 0)) / half-width of its 95% interval", fontsize=8)
+    ax.set_title("the verdict rule on seed 0 against seed 1 of one recipe\n(a bar that misses 0 is a call)", fontsize=9)
+    fig.legend(loc="lower center", ncol=2, fontsize=7, frameon=False)
+    ax.set_ylim(-0.6, len(df) - 0.4)
+    fig.tight_layout(rect=(0, 0.3 / height, 1, 1))
+    return fig

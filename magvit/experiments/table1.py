@@ -108,11 +108,21 @@ def fvd_estimates(table: pd.DataFrame, model: str) -> list[Estimate]:
     return [Estimate(r.fvd, r.fvd_low, r.fvd_high) for r in rows.itertuples()]
 
 
+def is_splits(table: pd.DataFrame) -> np.ndarray:
+    """The splits each row's IS (proxy) was computed over: its ``fvd_groups`` (``sample.evaluate`` and
+    :func:`real_row` split the clips as the grouped FVD), or min(10, clips) where that is 0 or not recorded."""
+    fallback = np.minimum(10, table["num_samples"].to_numpy())
+    if "fvd_groups" not in table:
+        return fallback
+    groups = table["fvd_groups"].fillna(0).to_numpy(dtype=int)
+    return np.where(groups > 0, groups, fallback)
+
+
 def is_estimates(table: pd.DataFrame, model: str) -> list[Estimate]:
     """IS (proxy) of ``model`` per training seed: the mean over splits with a 95% normal interval,
-    +- 1.96 std / sqrt(splits) (the splits are disjoint sets of samples)."""
+    +- 1.96 std / sqrt(splits) (the splits are disjoint sets of samples, :func:`is_splits`)."""
     rows = table[table["model"] == model].sort_values("seed")
-    splits = np.minimum(10, rows["num_samples"].to_numpy())
+    splits = is_splits(rows)
     half = 1.96 * rows["is_proxy_std"].to_numpy() / np.sqrt(splits)
     return [Estimate(v, v - h, v + h) for v, h in zip(rows["is_proxy"], half, strict=True)]
 

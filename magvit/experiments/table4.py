@@ -197,16 +197,17 @@ def c3_claim(long: pd.DataFrame, required_seeds: int, setting: str = "",
              resolvable: bool | Mapping[str, bool | None] | None = None,
              paired: Mapping[str, Paired] | None = None) -> dict[str, str]:
     """C3 over every benchmark whose three B models are in ``long``: the parts' outcomes combined by
-    ``verdicts.combine``, each ``not testable here`` where fewer than ``required_seeds`` seeds were run
-    (``verdicts.cap_seeds``). ``resolvable``: the evaluator's resolving power, one for all or per benchmark (None:
-    unknown); ``paired``: per benchmark, the features for the paired bootstrap (:data:`Paired`)."""
+    ``verdicts.combine``, each ``not testable here`` where a model of the benchmark ran on fewer than
+    ``required_seeds`` seeds (``verdicts.cap_seeds``). ``resolvable``: the evaluator's resolving power, one for all
+    or per benchmark (None: unknown); ``paired``: per benchmark, the features for the paired bootstrap
+    (:data:`Paired`)."""
     outcomes, names, texts, judged = [], [], [], []
     for benchmark in BENCHMARK_TASKS:
         part = long[(long.benchmark == benchmark) & (long["size"] == "B")]
         if set(part.method) != {f"MAGVIT-B-{m}" for m in METHODS}:
             continue
         judged.append(benchmark)
-        seeds = part.seed.nunique()
+        seeds = int(part.groupby("method").seed.nunique().min())  # the row with the fewest seeds
         resolves = resolvable.get(benchmark) if isinstance(resolvable, Mapping) else resolvable
         parts, ours = c3_outcomes(long, benchmark, resolvable=resolves,
                                   paired=None if paired is None else paired.get(benchmark))

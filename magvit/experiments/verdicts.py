@@ -100,11 +100,15 @@ def with_basis(outcome: Outcome, basis: str) -> Outcome:
 
 
 def cap_seeds(outcome: Outcome, seeds: int, required: int) -> Outcome:
-    """A comparison judged on fewer training seeds than the profile's is ``not testable here`` (:data:`FEW_SEEDS`)
-    unless its interval already says so."""
-    if seeds >= required or outcome.verdict == NOT_TESTABLE:
+    """A comparison judged on fewer training seeds than the profile's is ``not testable here`` (:data:`FEW_SEEDS`);
+    where its interval (or the resolving power) already made it so, :data:`FEW_SEEDS` is added to its reason, so that
+    every verdict that rests on too few seeds says so."""
+    if seeds >= required:
         return outcome
-    return replace(outcome, verdict=NOT_TESTABLE, reason=f"{FEW_SEEDS} ({seeds} < {required})")
+    few = f"{FEW_SEEDS} ({seeds} < {required})"
+    if outcome.verdict == NOT_TESTABLE:
+        return outcome if FEW_SEEDS in outcome.reason else replace(outcome, reason=f"{outcome.reason}; {few}")
+    return replace(outcome, verdict=NOT_TESTABLE, reason=few)
 
 
 def overrule(outcome: Outcome, reason: str) -> Outcome:
