@@ -4,8 +4,8 @@ Two training seeds of one row are two draws of the same method. Judged against e
 use (``verdicts.judge`` on the paired bootstrap of the difference, ``magvit.metrics.paired``), a calibrated rule calls
 a difference ("reproduced" or "not reproduced") in at most about 1 row in 20 (its 95% intervals). Each side rests on
 one seed, as a verdict on one training seed would: the bootstrap then resamples clips only and cannot see the
-seed-to-seed variation, which is what this test measures on the study's own models (simulated models that differ by
-seed gave 23% false calls at one seed per row, 2% at two: notebook 12's calibration).
+seed-to-seed variation, which is what this test measures on the study's own models (in a simulation of models that
+differ by seed, judged the same way, 23% of rows were called different at one seed per row and 2% at two).
 
 Every table notebook passes its paired features (real clips' features and one ``RowFeatures`` per row) to
 :func:`seed_null`, writes them with :func:`write_part`, and notebook 12 gathers the parts (:func:`gather`) into
