@@ -1,7 +1,10 @@
 """The dissection of the reference MAGVIT-B by what the verdicts read (``magvit.experiments.transformer_dissection``).
 
     .venv/bin/python benchmarks/transformer_dissection.py [--profile cpu] [--changes NAME ...]
-        [--benchmarks shapes:CG pushbot:FP] [--seeds 0 1] [--clips 256] [--threads T]
+        [--benchmarks shapes:CG pushbot:FP] [--seeds 0 1] [--clips 256] [--tokenizer-steps N] [--threads T]
+
+The committed rows ran as ``MAGVIT_STANDINS=shapes-v3 ... --tokenizer-steps 1100`` (the third version of ``shapes``,
+and the profile's tokenizer at half its steps: 20 minutes in fp32 on a 2-core CPU without bf16 units).
 
 Each change trains the reference model (COMMIT, the profile's B with the change's fields) on each benchmark and task,
 then reports the masked-token loss on training and held-out clips, the held-out loss with the classes shuffled (does
@@ -14,6 +17,7 @@ change that is the tables' own setting costs nothing twice. One run at a time on
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 
 import torch
 
@@ -28,6 +32,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--benchmarks", nargs="+", default=["shapes:CG"], metavar="BENCHMARK:TASK")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--clips", type=int, default=256, help="held-out test clips (losses and generation)")
+    parser.add_argument("--tokenizer-steps", type=int, default=0,
+                        help="train the profile's tokenizer this many steps instead (0: the profile's)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = parser.parse_args(argv)
     if args.threads:
@@ -39,6 +45,8 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"--benchmarks takes BENCHMARK:TASK pairs (e.g. shapes:CG), got {item!r}")
         pairs.append((benchmark, task))
     p = profiles.get(args.profile)
+    if args.tokenizer_steps:
+        p = replace(p, tokenizer=replace(p.tokenizer, steps=args.tokenizer_steps))
     table = merge(p, dissect(p, args.changes, pairs, args.seeds, args.clips))
     print(summary(table).round(3).to_string())
 

@@ -21,6 +21,7 @@ a one-pixel soft edge, so they stay anti-aliased at any resolution).
 from __future__ import annotations
 
 import functools
+import os
 import zlib
 
 import numpy as np
@@ -33,6 +34,24 @@ BENCHMARKS = ("pushbot", "shapes", "scenes")
 # its objects. The value keeps its old spelling so that cached models stay valid; the next whole `cpu` rerun from
 # an empty cache renames it (for example to "shapes-v2").
 GENERATOR_VERSION = "issue26"
+# The third version changes shapes alone: its appearance is one of four fixed palettes (``SHAPES_PALETTES``) instead of
+# continuous random colours, so that a generative model spends less of what it learns on colours no claim is about.
+# It is a diagnostic of the transformer dissection (``benchmarks/transformer_dissection.py``), not yet the study's:
+# ``$MAGVIT_STANDINS=shapes-v3`` selects it for a whole process (every artifact key then carries "shapes-v3").
+STANDINS_ENV = "MAGVIT_STANDINS"
+STANDINS = {"v2": GENERATOR_VERSION, "shapes-v3": "shapes-v3"}
+
+
+def standins_version() -> str:
+    """The stand-ins' version this process draws: ``$MAGVIT_STANDINS`` ("v2", the default, or "shapes-v3")."""
+    name = os.environ.get(STANDINS_ENV, "").strip() or "v2"
+    if name not in STANDINS:
+        raise ValueError(f"${STANDINS_ENV}={name!r} is not a version of the stand-ins; choose from "
+                         f"{', '.join(STANDINS)}")
+    return STANDINS[name]
+
+
+GENERATOR_VERSION = standins_version()
 SPLITS = ("train", "val", "test")
 # the second version's twelve classes (the first had bounces, zigzag, fall, small two-tone turns and colour cycling
 # of a 5-12 pixel object on a striped background, which a 4x4x4 token grid averages away); each one visible at the
@@ -195,23 +214,43 @@ def bar_distance(y: np.ndarray, x: np.ndarray, cy: np.ndarray, cx: np.ndarray, h
     return np.maximum(np.abs(u) - half_length, np.abs(v) - half_width), u
 
 
+SHAPES_PALETTES = (  # the third version's appearances: (background base, gradient tint, gradient angle, tone a, tone b)
+    ((0.22, 0.30, 0.52), (0.15, 0.10, -0.10), 0.0, (0.98, 0.85, 0.20), (0.92, 0.20, 0.20)),
+    ((0.78, 0.72, 0.60), (-0.10, 0.05, 0.15), 0.5 * np.pi, (0.10, 0.10, 0.38), (0.10, 0.62, 0.30)),
+    ((0.30, 0.55, 0.30), (0.10, -0.10, 0.10), 0.25 * np.pi, (0.97, 0.97, 0.97), (0.60, 0.10, 0.62)),
+    ((0.62, 0.30, 0.25), (-0.10, 0.10, 0.10), 0.75 * np.pi, (0.10, 0.90, 0.92), (0.05, 0.05, 0.05)),
+)
+
+
+def palette_background(base: tuple, tint: tuple, theta: float, num_frames: int, resolution: int) -> np.ndarray:
+    """A static linear colour gradient of one palette (the third version's background)."""
+    y, x = grid(resolution)
+    ramp = np.cos(theta) * x + np.sin(theta) * y  # [1, H, W]
+    bg = np.asarray(base) + np.asarray(tint) * (ramp - 0.5)[..., None]
+    return np.repeat(np.clip(bg, 0, 1), num_frames, axis=0).astype(np.float32)
+
+
 def make_shapes(rng: np.random.Generator, future: np.random.Generator, num_frames: int, resolution: int
                 ) -> tuple[np.ndarray, dict]:
     del future  # the class, not hidden state, decides a shapes clip's motion
     cls = int(rng.integers(len(SHAPES_CLASSES)))
-    canvas = plain_background(rng, num_frames, resolution)
+    palette = SHAPES_PALETTES[int(rng.integers(len(SHAPES_PALETTES)))] if GENERATOR_VERSION == "shapes-v3" else None
+    canvas = (plain_background(rng, num_frames, resolution) if palette is None
+              else palette_background(*palette[:3], num_frames, resolution))
     y, x = grid(resolution)
     cy, cx, scale, angle = shapes_trajectory(cls, rng, num_frames)
     half_length = rng.uniform(*SHAPES_SIZE) * scale
     half_width = half_length / rng.uniform(1.8, 2.6)
     dist, u = bar_distance(y, x, cy, cx, half_length.astype(np.float32), half_width.astype(np.float32), angle)
     alpha = soft_mask(dist, resolution)
-    # two tones far from the background's mean and from each other, so both halves (the turn) stay visible
-    bg = canvas[0].reshape(-1, 3).mean(0)
-    colour_a = np.where(bg > 0.5, rng.uniform(0.0, 0.2, 3), rng.uniform(0.8, 1.0, 3))
-    candidates = rng.uniform(0, 1, (8, 3))  # the second tone: the candidate farthest from both
-    margin = np.minimum(np.linalg.norm(candidates - bg, axis=1), np.linalg.norm(candidates - colour_a, axis=1))
-    colour_b = candidates[int(np.argmax(margin))]
+    if palette is not None:
+        colour_a, colour_b = np.asarray(palette[3]), np.asarray(palette[4])
+    else:  # two tones far from the background's mean and from each other, so both halves (the turn) stay visible
+        bg = canvas[0].reshape(-1, 3).mean(0)
+        colour_a = np.where(bg > 0.5, rng.uniform(0.0, 0.2, 3), rng.uniform(0.8, 1.0, 3))
+        candidates = rng.uniform(0, 1, (8, 3))  # the second tone: the candidate farthest from both
+        margin = np.minimum(np.linalg.norm(candidates - bg, axis=1), np.linalg.norm(candidates - colour_a, axis=1))
+        colour_b = candidates[int(np.argmax(margin))]
     half = soft_mask(-u, resolution)[..., None]  # which side of the local axis: the second tone
     paste(canvas, alpha, colour_a.astype(np.float32) * (1 - half) + colour_b.astype(np.float32) * half)
     step = np.hypot(np.diff(cy), np.diff(cx)).mean() if num_frames > 1 else 0.0

@@ -15,9 +15,11 @@ model one change at a time and reports, per row:
   they were conditioned on, and the same for the tokenizer's reconstructions of those clips (the floor), with the
   ratio FVD / floor.
 
-Rows (:data:`CHANGES`) name what they change from the profile's reference (its B transformer, its token path); the
-benchmark script ``benchmarks/transformer_dissection.py`` runs them and writes
-``<results>/diagnostics/transformer_dissection.csv`` (a rerun of a (change, benchmark, task, seed) replaces its row).
+Every row records the stand-ins it ran on (``data_version``: ``$MAGVIT_STANDINS`` selects the third version of
+``shapes``, four fixed palettes) and its tokenizer's steps. Rows (:data:`CHANGES`) name what they change from the
+profile's reference (its B transformer, its token path); the benchmark script ``benchmarks/transformer_dissection.py``
+runs them and writes ``<results>/diagnostics/transformer_dissection.csv`` (a rerun of a (change, benchmark, task,
+seed) replaces its row).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import torch
 
 from magvit import data as video_data
 from magvit.config import Profile
+from magvit.data.procedural import GENERATOR_VERSION
 from magvit.experiments.resolving_power import accuracy_interval
 from magvit.generative.commit import commit_mask, cutoff
 from magvit.generative.model import MaskedVideoModel
@@ -75,6 +78,26 @@ CHANGES: dict[str, Change] = {
     "1000x32 set16k lr2e-3": Change("1000 x 32 from 16384 clips at twice the learning rate",
                                     {"steps": 1000, "batch_size": 32, "warmup_steps": 100, "lr": 2e-3},
                                     train_clips=16384),
+    # sampling within Alg. 1 (the choice temperature tau of the Gumbel-noised confidences, and the steps K) on the
+    # cached 1000 x 32 model: a model that knows the class can still lose it to incoherent parallel sampling
+    "1000x32 set16k tau1": Change("the 1000 x 32 model sampled with choice temperature 1 (paper 4.5)",
+                                  {"steps": 1000, "batch_size": 32, "warmup_steps": 100}, train_clips=16384,
+                                  sampling={"choice_temperature": 1.0}),
+    "1000x32 set16k tau0": Change("the 1000 x 32 model sampled with choice temperature 0: most confident first",
+                                  {"steps": 1000, "batch_size": 32, "warmup_steps": 100}, train_clips=16384,
+                                  sampling={"choice_temperature": 0.0}),
+    "1000x32 set16k K24": Change("the 1000 x 32 model sampled in 24 steps (paper 12)",
+                                 {"steps": 1000, "batch_size": 32, "warmup_steps": 100}, train_clips=16384,
+                                 sampling={"decode_steps": 24}),
+    "1000x32 set16k K48": Change("the 1000 x 32 model sampled in 48 steps",
+                                 {"steps": 1000, "batch_size": 32, "warmup_steps": 100}, train_clips=16384,
+                                 sampling={"decode_steps": 48}),
+    "1000x32 set16k tau20": Change("the 1000 x 32 model sampled with choice temperature 20: a more random order",
+                                   {"steps": 1000, "batch_size": 32, "warmup_steps": 100}, train_clips=16384,
+                                   sampling={"choice_temperature": 20.0}),
+    "1000x32 set16k K24 tau20": Change("the 1000 x 32 model sampled in 24 steps at choice temperature 20",
+                                       {"steps": 1000, "batch_size": 32, "warmup_steps": 100}, train_clips=16384,
+                                       sampling={"decode_steps": 24, "choice_temperature": 20.0}),
 }
 
 
@@ -150,7 +173,8 @@ def dissect(p: Profile, changes: list[str], benchmarks: list[tuple[str, str]], s
                     model.cfg = replace(model.cfg, transformer=replace(model.cfg.transformer, **change.sampling))
                 held, _ = held_out_tokens(model, task, "test", clips)
                 seen, _ = held_out_tokens(model, task, "train", clips)
-                row = {"change": name, "benchmark": benchmark, "task": task, "seed": seed, "steps": tcfg.steps,
+                row = {"change": name, "benchmark": benchmark, "task": task, "seed": seed,
+                       "data_version": GENERATOR_VERSION, "tokenizer_steps": p.tokenizer.steps, "steps": tcfg.steps,
                        "batch_size": tcfg.batch_size, "lr": tcfg.lr, "train_clips": cp.speed.train_clips,
                        "train_seconds": round(train_seconds, 1),
                        "log_loss_last": float(pd.to_numeric(log["loss"]).tail(max(1, len(log) // 10)).mean()),
