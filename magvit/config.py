@@ -11,7 +11,25 @@ changing them never retrains anything.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags from ``/proc/cpuinfo`` (empty where it cannot be read): read at the config floor, so that
+    a profile can choose a stage's precision by what this CPU does fast (``magvit.profiles``)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    line = next((ln for ln in text.splitlines() if ln.startswith("flags")), "")
+    return set(line.split(":", 1)[-1].split())
+
+
+def has_bf16() -> bool:
+    """Whether the CPU has bf16 arithmetic units (AVX512_BF16 or AMX); without them bf16 runs emulated."""
+    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+
 
 KEYED = "keyed"  # field metadata: False leaves the field out of artifact keys
 

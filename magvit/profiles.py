@@ -23,8 +23,8 @@ from magvit.config import (
     TablesConfig,
     TokenizerConfig,
     TransformerConfig,
+    has_bf16,
 )
-from magvit.infra.hardware import has_bf16
 
 DEFAULT_PROFILE = "cpu"
 

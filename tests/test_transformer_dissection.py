@@ -69,3 +69,24 @@ def test_unknown_change_and_change_configs(smoke_env):
     assert cfg == p.transformer and cp.speed == p.speed
     assert td.change_config(replace(p, speed=replace(p.speed, train_clips=7)),
                             td.CHANGES["300x12 stream"])[0].speed.train_clips == 0
+
+
+def test_figure_and_statement_read_the_table_numbers():
+    rows = []
+    for change, acc, seed in (("a", 0.10, 0), ("b", 0.55, 0), ("b", 0.45, 1)):
+        rows.append({"change": change, "benchmark": "shapes", "task": "CG", "seed": seed, "class_accuracy": acc,
+                     "class_accuracy_low": acc - 0.05, "class_accuracy_high": acc + 0.05, "chance": 1 / 12,
+                     "real_class_accuracy": 1.0, "fvd_over_floor": 3.0, "class_nats": 0.1, "fvd": 90.0,
+                     "floor_fvd": 30.0})
+    rows.append({"change": "a", "benchmark": "pushbot", "task": "FP", "seed": 0, "fvd": 250.0, "floor_fvd": 100.0,
+                 "fvd_over_floor": 2.5})
+    table = pd.DataFrame(rows)
+    text = td.statement(table)
+    assert "(b, seed 0)" in text and "0.550" in text and "gate 0.500" in text and "the gate is met" in text
+    assert "2.50x the tokenizer floor" in text
+    below = table.assign(class_accuracy=table["class_accuracy"] * 0.5)
+    assert "the gate is not met" in td.statement(below)
+    fig = td.figure(table)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["a", "b"]
+    with pytest.raises(ValueError, match="no CG row"):
+        td.figure(table[table.task == "FP"])

@@ -246,3 +246,62 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
             if c in table]
     return table.groupby(["change", "benchmark", "task"], sort=False)[cols].mean(numeric_only=True)
 
+
+
+def read(profile: str) -> pd.DataFrame | None:
+    """The committed dissection of ``profile`` (``<results>/diagnostics/transformer_dissection.csv``), or None."""
+    path = results_dir(profile) / f"{TABLE}.csv"
+    return pd.read_csv(path) if path.exists() else None
+
+
+GATE_FRACTION = 0.5  # the generated clips' class accuracy the reference CG must reach: half the real clips'
+
+
+def figure(table: pd.DataFrame) -> plt.Figure:
+    """The class accuracy of each change's generated ``shapes`` CG clips with its Wilson interval (one point per seed),
+    beside chance and the gate (half the real clips' accuracy)."""
+    cg = table[table["task"] == "CG"]
+    if cg.empty:
+        raise ValueError("the dissection has no CG row to draw")
+    names = list(dict.fromkeys(cg["change"]))
+    fig, ax = plt.subplots(figsize=(6.4, 0.35 * len(names) + 1.2))
+    labelled = set()
+    for i, name in enumerate(names):
+        runs = cg[cg["change"] == name]
+        for j, r in enumerate(runs.itertuples()):
+            label = f"seed {int(r.seed)}"
+            ax.errorbar(r.class_accuracy, i + 0.15 * (j - (len(runs) - 1) / 2),
+                        xerr=[[r.class_accuracy - r.class_accuracy_low], [r.class_accuracy_high - r.class_accuracy]],
+                        fmt="o", color=f"C{int(r.seed) % 10}", capsize=2, markersize=4,
+                        label=None if label in labelled else label)
+            labelled.add(label)
+    ax.axvline(float(cg["chance"].iloc[0]), color="grey", linestyle=":", label="chance")
+    ax.axvline(GATE_FRACTION * float(cg["real_class_accuracy"].iloc[0]), color="k", linestyle="--",
+               label="gate: half the real clips'")
+    ax.set_yticks(range(len(names)), names, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("evaluator's class accuracy of the generated shapes clips (CG)")
+    ax.legend(fontsize=6, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def statement(table: pd.DataFrame) -> str:
+    """What the dissection says, in words from its numbers: the best CG row against the gate, and each FP row's
+    FVD (proxy) over its tokenizer floor against the 2x its gate allows."""
+    lines = []
+    cg = table[table["task"] == "CG"]
+    if len(cg):
+        best = cg.loc[cg["class_accuracy"].idxmax()]
+        bar = GATE_FRACTION * float(best["real_class_accuracy"])
+        met = best["class_accuracy_low"] > float(best["chance"]) and best["class_accuracy"] >= bar
+        lines.append(f"- CG on shapes: the best row ({best['change']}, seed {int(best['seed'])}) generates clips the "
+                     f"evaluator recognises at {best['class_accuracy']:.3f} [{best['class_accuracy_low']:.3f}, "
+                     f"{best['class_accuracy_high']:.3f}] (chance {best['chance']:.3f}, real clips "
+                     f"{best['real_class_accuracy']:.3f}, gate {bar:.3f}): the gate is {'met' if met else 'not met'}. "
+                     f"Its FVD (proxy) is {best['fvd_over_floor']:.1f}x the tokenizer floor; the class lowers the "
+                     f"held-out masked-token loss by {best['class_nats']:.3f} nats a token.")
+    for r in table[table["task"] != "CG"].itertuples():
+        lines.append(f"- {r.task} on {r.benchmark} ({r.change}, seed {int(r.seed)}): FVD (proxy) {r.fvd:.1f}, "
+                     f"{r.fvd_over_floor:.2f}x the tokenizer floor of {r.floor_fvd:.1f} (gate: within 2x).")
+    return "\n".join(lines)

@@ -19,6 +19,9 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from magvit.config import cpu_flags as cpu_flags  # read from /proc/cpuinfo at the config floor; re-exported here
+from magvit.config import has_bf16 as has_bf16
+
 
 def synchronize(device: str) -> None:
     """Wait for ``device``'s queued kernels (a no-op on the CPU, which runs synchronously)."""
@@ -55,15 +58,6 @@ class CpuPeak:
     fma_units: int
     gflops: float
     assumption: str
-
-
-def cpu_flags() -> set[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return set()
-    line = next((ln for ln in text.splitlines() if ln.startswith("flags")), "")
-    return set(line.split(":", 1)[-1].split())
 
 
 def cpu_peak(cores: int | None = None, fma_units: int = 2) -> CpuPeak:
@@ -117,11 +111,6 @@ def op_overhead_s(repeats: int = 2000, device: str = "cpu") -> float:
         a.add(a)
     synchronize(device)
     return (time.perf_counter() - t0) / repeats
-
-
-def has_bf16() -> bool:
-    """Whether the CPU has bf16 arithmetic units (AVX512_BF16 or AMX); without them bf16 runs emulated."""
-    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
 
 
 def machine_info() -> dict[str, object]:
