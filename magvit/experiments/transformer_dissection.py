@@ -36,10 +36,12 @@ import torch
 from magvit import data as video_data
 from magvit.config import Profile
 from magvit.data.procedural import GENERATOR_VERSION
+from magvit.experiments.resolving_power import _cond_frames as table_cond_frames
 from magvit.experiments.resolving_power import accuracy_interval
 from magvit.generative.commit import commit_mask, cutoff
 from magvit.generative.model import MaskedVideoModel
 from magvit.generative.sample import sample_clips, score_with_features, tokenizer_floor
+from magvit.generative.tasks import Conditioned
 from magvit.generative.train import get_transformer
 from magvit.infra import plots, results
 from magvit.infra.checks import check_seed
@@ -63,41 +65,37 @@ class Change:
     sampling: dict[str, Any] = field(default_factory=dict)
 
 
+SET16K_1000 = {"steps": 1000, "batch_size": 32, "warmup_steps": 100}  # 1000 x 32 from 16384 tokenised clips
+
+
+def sampled(how: str, **sampling: Any) -> Change:
+    """The cached 1000 x 32 model (16384 tokenised clips) sampled with ``how``: only unkeyed sampling fields change."""
+    return Change(f"the 1000 x 32 model sampled with {how}", SET16K_1000, train_clips=16384, sampling=sampling)
+
+
 CHANGES: dict[str, Change] = {
     "reference": Change("the profile's reference MAGVIT-B, as the tables train it"),
     "300x12 stream": Change("the cpu profile's budget before this dissection: 300 steps of 12 fresh clips",
                             {"steps": 300, "batch_size": 12, "warmup_steps": 30}, train_clips=0),
     "500x32 set16k": Change("500 steps of 32 clips drawn from 16384 tokenised training clips",
                             {"steps": 500, "batch_size": 32, "warmup_steps": 50}, train_clips=16384),
-    "1000x32 set16k": Change("1000 steps of 32 clips drawn from 16384 tokenised training clips",
-                             {"steps": 1000, "batch_size": 32, "warmup_steps": 100}, train_clips=16384),
+    "1000x32 set16k": Change("1000 steps of 32 clips drawn from 16384 tokenised training clips", SET16K_1000,
+                             train_clips=16384),
     "2000x32 set16k": Change("2000 steps of 32 clips drawn from 16384 tokenised training clips",
                              {"steps": 2000, "batch_size": 32, "warmup_steps": 100}, train_clips=16384),
     "1000x32 set4k": Change("1000 steps of 32 from only 4096 clips: does a smaller set get memorised?",
                             {"steps": 1000, "batch_size": 32, "warmup_steps": 100}, train_clips=4096),
     "1000x32 set16k lr2e-3": Change("1000 x 32 from 16384 clips at twice the learning rate",
-                                    {"steps": 1000, "batch_size": 32, "warmup_steps": 100, "lr": 2e-3},
+                                    {**SET16K_1000, "lr": 2e-3},
                                     train_clips=16384),
     # sampling within Alg. 1 (the choice temperature tau of the Gumbel-noised confidences, and the steps K) on the
     # cached 1000 x 32 model: a model that knows the class can still lose it to incoherent parallel sampling
-    "1000x32 set16k tau1": Change("the 1000 x 32 model sampled with choice temperature 1 (paper 4.5)",
-                                  {"steps": 1000, "batch_size": 32, "warmup_steps": 100}, train_clips=16384,
-                                  sampling={"choice_temperature": 1.0}),
-    "1000x32 set16k tau0": Change("the 1000 x 32 model sampled with choice temperature 0: most confident first",
-                                  {"steps": 1000, "batch_size": 32, "warmup_steps": 100}, train_clips=16384,
-                                  sampling={"choice_temperature": 0.0}),
-    "1000x32 set16k K24": Change("the 1000 x 32 model sampled in 24 steps (paper 12)",
-                                 {"steps": 1000, "batch_size": 32, "warmup_steps": 100}, train_clips=16384,
-                                 sampling={"decode_steps": 24}),
-    "1000x32 set16k K48": Change("the 1000 x 32 model sampled in 48 steps",
-                                 {"steps": 1000, "batch_size": 32, "warmup_steps": 100}, train_clips=16384,
-                                 sampling={"decode_steps": 48}),
-    "1000x32 set16k tau20": Change("the 1000 x 32 model sampled with choice temperature 20: a more random order",
-                                   {"steps": 1000, "batch_size": 32, "warmup_steps": 100}, train_clips=16384,
-                                   sampling={"choice_temperature": 20.0}),
-    "1000x32 set16k K24 tau20": Change("the 1000 x 32 model sampled in 24 steps at choice temperature 20",
-                                       {"steps": 1000, "batch_size": 32, "warmup_steps": 100}, train_clips=16384,
-                                       sampling={"decode_steps": 24, "choice_temperature": 20.0}),
+    "1000x32 set16k tau1": sampled("choice temperature 1 (paper 4.5)", choice_temperature=1.0),
+    "1000x32 set16k tau0": sampled("choice temperature 0: most confident first", choice_temperature=0.0),
+    "1000x32 set16k K24": sampled("24 steps (paper 12)", decode_steps=24),
+    "1000x32 set16k K48": sampled("48 steps", decode_steps=48),
+    "1000x32 set16k tau20": sampled("choice temperature 20: a more random order", choice_temperature=20.0),
+    "1000x32 set16k K24 tau20": sampled("24 steps at choice temperature 20", decode_steps=24, choice_temperature=20.0),
 }
 
 
@@ -108,8 +106,9 @@ def change_config(p: Profile, change: Change) -> tuple[Profile, Any]:
 
 
 def held_out_tokens(model: MaskedVideoModel, task: str, split: str, count: int, first: int = 0
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The tokenizer's ids [count, N] of clips ``first..first+count-1`` of ``split`` and their class labels [count]."""
+                    ) -> tuple[Conditioned, torch.Tensor]:
+    """The ``task``'s condition of clips ``first..first+count-1`` of ``split`` (z [count, N], z~, ispad, the prefix
+    with each clip's class) and their class labels [count]."""
     cfg = model.cfg
     ds = video_data.load(cfg.dataset, split, cfg.data.num_frames, cfg.data.resolution)
     video, labels = video_data.get_batch(ds, range(first, first + count))
@@ -162,7 +161,7 @@ def dissect(p: Profile, changes: list[str], benchmarks: list[tuple[str, str]], s
     for name in changes:
         change = CHANGES[name]
         for benchmark, task in benchmarks:
-            cond_frames = 1
+            cond_frames = table_cond_frames(benchmark, task)  # the tables' own: scenes FP conditions on 5
             for seed in seeds:
                 cp, tcfg = change_config(p, change)
                 t0 = time.time()
