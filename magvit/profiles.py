@@ -88,8 +88,12 @@ def cpu() -> Profile:
         # 0.1 (the evaluator was less sure of every reconstructed class, easy ones too: blur; seeds 0 / 1: 0.95 / 0.91
         # of the class, 0.91 / 0.91 of the direction, 0.72 / 0.73 of IS (proxy), 13.6 min). Table 7 keeps reflect.
         # bf16 only on a CPU with bf16 units (AMX / AVX512_BF16): without them autocast runs emulated, 2.9 s a step
-        # against 1.1 in fp32 (Intel Xeon Ice Lake, 2 cores, no AMX); where it has them, the committed run's setting
-        tokenizer=TokenizerConfig(codebook_size=1024, embedding_dim=128, steps=2200, batch_size=18, bf16=has_bf16(),
+        # against 1.1 in fp32 (Intel Xeon Ice Lake, 2 cores, no AMX); where it has them, the committed run's setting.
+        # Without them half the steps in fp32, ~20 minutes instead of ~40: 1100 fp32 steps kept 0.98 / 0.86 / 0.90 of
+        # the class / direction / IS (proxy) on the stand-ins' v3 (the transformer dissection's tokenizer, 26.9 dB on
+        # shapes), 2200 bf16 steps 0.97 / 0.87 / 0.84 on v2 (25.5 dB; the committed run at 173d2f5)
+        tokenizer=TokenizerConfig(codebook_size=1024, embedding_dim=128, steps=2200 if has_bf16() else 1100,
+                                  batch_size=18, bf16=has_bf16(),
                                   padding="zeros", gradient_weight=0.1, table7_steps=64, **SCALE_ADAPTATIONS),
         # dropout 0 (paper 0.1): a few hundred steps on never-repeating clips need no regulariser, and
         # attention dropout forces torch's slow attention path (2x slower at 258 tokens, 5x at 1026)
@@ -116,7 +120,7 @@ def cpu() -> Profile:
                             eval_samples=256, table1_train_fraction=0.5, ar_seeds=1, eval_fraction=0.5,
                             table2_large=(), scenes_train_fraction=0.5, task_eval_fraction=0.125, shapes_seeds=1,
                             shapes_single_task=False, table4_large=(), prefix_seeds=1, mt8_loss_rows=False,
-                            # Table 6's 2D-VQ at a third of the shared tokenizer's steps (733 of 2200)
+                            # Table 6's 2D-VQ at a third of the shared tokenizer's steps (733 of 2200, 367 of 1100)
                             vq2d_steps_fraction=1 / 3),
     )
 

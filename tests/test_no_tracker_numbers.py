@@ -2,9 +2,7 @@
 explains a choice by a tracker number ("issue 26's gate", "(#27)"); the sentence names the thing and its reason.
 
 Scanned: the package, the notebooks' cell sources (not their stored outputs), docs/, benchmarks/, tests/, the README
-and the Makefile. The one exception is the stand-ins' artifact-key value ``GENERATOR_VERSION = "issue26"`` (their
-second version): renaming it would invalidate every cached model, so it keeps its spelling until the next whole `cpu`
-rerun from an empty cache (the comment above it says what the version is).
+and the Makefile, with no exception.
 """
 
 from __future__ import annotations
@@ -17,8 +15,6 @@ from magvit.infra.paths import REPO_ROOT
 
 # "issue 26", "Issue #27", "issue-25", "issues 26/27", "ISSUE_14", and a bare "(#15)"
 TRACKER_NUMBER = re.compile(r"(?<![a-z])issues?[ _-]?#?[0-9]|\(#[0-9]+\)", re.IGNORECASE)
-# the single allowed occurrence: the artifact key's value (see the module docstring)
-ALLOWED = {("magvit/data/procedural.py", 'GENERATOR_VERSION = "issue26"')}
 TEXT_SUFFIXES = {".py", ".md", ".sh", ".txt", ".toml", ".cfg", ".yml", ".yaml", ".json", ".csv", ".ipynb"}
 
 
@@ -44,7 +40,7 @@ def lines_of(path: Path) -> list[tuple[str, int, str]]:
 def tracker_numbers(lines: list[tuple[str, int, str]]) -> list[str]:
     found = []
     for where, n, line in lines:
-        if TRACKER_NUMBER.search(line) and not any(where == f and allowed in line for f, allowed in ALLOWED):
+        if TRACKER_NUMBER.search(line):
             found.append(f"{where}:{n}: {line.strip()}")
     return found
 
@@ -55,9 +51,8 @@ def test_the_pattern_catches_tracker_numbers():
         assert TRACKER_NUMBER.search(text), text
     for text in ("the retention gate", "tissue 3", "step #27 of 30", "an issue with 3 causes"):
         assert not TRACKER_NUMBER.search(text), text
-    # a hit in a scanned line is reported with its file and line; the allowed key value is not
-    found = tracker_numbers([("magvit/x.py", 3, "# issue 26's gate"), ("magvit/data/procedural.py", 35,
-                                                                        'GENERATOR_VERSION = "issue26"')])
+    # a hit in a scanned line is reported with its file and line, a clean line is not
+    found = tracker_numbers([("magvit/x.py", 3, "# issue 26's gate"), ("magvit/x.py", 4, "# the retention gate")])
     assert found == ["magvit/x.py:3: # issue 26's gate"]
 
 

@@ -31,9 +31,8 @@ import skimage.transform
 BENCHMARKS = ("pushbot", "shapes", "scenes")
 # the stand-ins' version: part of the artifact key of every model trained on them (bump it whenever a clip changes).
 # This is their second version: each shapes class visible at the token grid's scale, scenes' camera faster than
-# its objects. The value keeps its old spelling so that cached models stay valid; the next whole `cpu` rerun from
-# an empty cache renames it (for example to "shapes-v2").
-GENERATOR_VERSION = "issue26"
+# its objects.
+GENERATOR_VERSION = "v2"
 # The third version changes shapes alone: its appearance is one of four fixed palettes (``SHAPES_PALETTES``) instead of
 # continuous random colours, so that a generative model spends less of what it learns on colours no claim is about.
 # It is a diagnostic of the transformer dissection (``benchmarks/transformer_dissection.py``), not yet the study's:
