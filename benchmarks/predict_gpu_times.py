@@ -42,7 +42,7 @@ import torch
 
 from magvit import profiles
 from magvit.config import DataConfig, Profile, TokenizerConfig, TransformerConfig
-from magvit.experiments import cost_model, learning_curves
+from magvit.experiments import cost_model, learning_curves, table7
 from magvit.experiments.resolving_power import FRACTIONS, reference_config
 from magvit.experiments.table1 import size_config
 from magvit.generative.model import GenerativeConfig, MaskedVideoModel, build_transformer
@@ -251,6 +251,7 @@ def plan(p: Profile, rates: dict, steps: dict[str, Step]) -> dict[str, list[Part
     b, big = steps["B"], steps["L"]
     tok_s = 1 / H200_TOKENIZER_STEPS_PER_S
     t7 = tokenizer_step(replace(p.tokenizer, filters=p.tokenizer.filters // 2), p)  # table7_configs: F / 2
+    full7, half7 = table7.budget_steps(p, "full"), table7.budget_steps(p, "half")
     workers = max(1, p.speed.workers)
     draw = p.speed.train_clips * clip_worker_s() / workers
     with torch.device("meta"):
@@ -334,12 +335,14 @@ def plan(p: Profile, rates: dict, steps: dict[str, Step]) -> dict[str, list[Part
                       evals("commit", 6 * len(MT8) + len(MT10), task_n)],
         "09_table5": [token_sets("prefix FP", 1), models(7, p.transformer),
                       evals("commit", 9 + 4 * len(MT8), task_n)],
-        "10_table7": [Part(f"2 seeds x (7 B-width tokenizers + 2D-VQ pretraining) x {p.tokenizer.table7_steps} steps: "
-                           f"{t7.basis}", 2 * 8 * p.tokenizer.table7_steps * t7.seconds, t7.share),
-                      Part(f"2 seeds x L-width tokenizer x {p.tokenizer.table7_steps} steps",
-                           2 * p.tokenizer.table7_steps * tok_s, TOKENIZER_SHARE),
-                      Part("reconstructions of 16 models + token consistency",
-                           16 * (p.eval.num_samples // 2 * clip_inprocess_s() + 2), 0.3)],
+        # table7_configs at two budgets: the claim rows (2D-VQ, B, central, average + their 2D-VQ pretraining) at
+        # full and half steps, the short rows (TATS, zeros, the paper's design) at half only; L at both
+        "10_table7": [Part(f"2 seeds x B-width tokenizers (5 x {full7} + 8 x {half7} steps): {t7.basis}",
+                           2 * (5 * full7 + 8 * half7) * t7.seconds, t7.share),
+                      Part(f"2 seeds x L-width tokenizer x ({full7} + {half7}) steps",
+                           2 * (full7 + half7) * tok_s, TOKENIZER_SHARE),
+                      Part("reconstructions of 26 models + token consistency",
+                           26 * (p.eval.num_samples // 2 * clip_inprocess_s() + 2), 0.3)],
         "11_figure5": [Part(f"Figure 5 timed directly: {f5_basis}", f5, 1.0)],
         "12_summary": [Part("tables, claims, figure (assumed)", ASSUMED_12_S, 0.0)],
     }
