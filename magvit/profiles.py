@@ -135,8 +135,8 @@ def gpu() -> Profile:
     Refit from the H200 run of 2026-12-04 (``results/gpu/README.md``): the tokenizer's 3000 steps at 30
     steps/s, the evaluator's 1000 in 51 s, the B transformer 128 steps/s on token ids in bf16 (57 inside a notebook
     while the deterministic algorithms filled every new tensor, off since), notebook 02 287 s and 03's learning curves
-    150 s. Predicted: 456 s with ``--parallel 4`` (``benchmarks/predict_gpu_times.py`` ->
-    ``results/gpu/predicted_times.csv``; 531 s if the transformer stays at 57 steps/s). Run it as ``python -m
+    150 s. Predicted: 463 s with ``--parallel 4`` (``benchmarks/predict_gpu_times.py`` ->
+    ``results/gpu/predicted_times.csv``; 539 s if the transformer stays at 57 steps/s). Run it as ``python -m
     magvit.study --profile gpu --parallel 4`` (``benchmarks/gpu_study.sh``).
     """
     # B: 4 x 256 (3.6M parameters); L: 6 x 384 (11.3M), 3.2x B's parameters (the paper's L is 3.6x its B). 500 steps of
