@@ -1,5 +1,5 @@
 """Where a whole study run's minutes go: each notebook's wall time (``study_log.csv``) split by what its progress
-bars and sampling lines report (tokenizer, evaluator and transformer training, sampling, token sets, the rest).
+bars and sampling lines report (tokenizer, evaluator and transformer training, sampling, other bars, the rest).
 
 Reads the executed notebooks of one profile's results (``results/notebooks`` for `cpu`) and the study log's last
 run of each notebook (the run its executed copy comes from); writes ``results/diagnostics/study_costs.csv`` (one row
@@ -26,7 +26,7 @@ BAR = re.compile(r"^(?P<desc>[^:\r\n]+?): (?:step )?(?:\s*100%\|[^|]*\| )?(?P<n>
                  r"\[(?P<elapsed>(?:\d+:)?\d+:\d+)<")
 # a sampling table's one line under the study runner (magvit.infra.progress.SamplingTally.line)
 SAMPLING_LINE = re.compile(r"^sampling: \d+ \(model, task\) runs?.* in (?P<elapsed>(?:\d+:)?\d+:\d+)")
-STAGES = ("tokenizer", "evaluator", "transformer", "sampling", "token set", "other bars", "rest")
+STAGES = ("tokenizer", "evaluator", "transformer", "sampling", "other bars", "rest")
 
 
 def seconds(interval: str) -> float:
@@ -41,7 +41,7 @@ def stage_of(desc: str) -> str:
     """The stage a progress bar's description names."""
     desc = desc.strip().lower()
     for prefix, stage in (("tokenizer", "tokenizer"), ("proxy evaluator", "evaluator"), ("transformer", "transformer"),
-                          ("sampling", "sampling"), ("token set", "token set"), ("tokenising", "token set")):
+                          ("sampling", "sampling")):
         if desc.startswith(prefix):
             return stage
     return "other bars"
@@ -83,7 +83,7 @@ def last_run(log: pd.DataFrame) -> pd.DataFrame:
 
 
 def study_costs(folder: Path) -> pd.DataFrame:
-    """One row per (notebook, stage) of the run in ``folder`` (a profile's results): seconds, and the share of the
+    """One row per (notebook, stage) of the run in ``folder`` (a profile's results): the stage's seconds beside the
     notebook's wall time; ``rest`` is the wall time no bar accounts for (metrics, figures, imports)."""
     runs = last_run(pd.read_csv(folder / "study_log.csv"))
     rows = []
