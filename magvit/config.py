@@ -158,6 +158,11 @@ class TransformerConfig:
     label_smoothing: float = 1e-4
     mask_count: str = "ceil"  # paper: ceil(gamma(r) N); official code: "floor" (min 1)
     inpainting_token: str = "inpainting"  # paper/bug-patch: own token; official code: "outpainting"
+    # two departures from the official simplified_bert.py that the transformer dissection measures (neither is the
+    # profiles' setting): "factorized" positions (one learned vector per latent frame, row and column, summed: the token
+    # grid's adjacency given, not learned from 258 unrelated vectors) and "pre" LayerNorm (x + MHSA(LN(x)))
+    position: str = keyed_unless_default("learned")  # official: one learned vector per sequence position
+    norm: str = keyed_unless_default("post")  # official: post-LN BERT
     decode_steps: int = unkeyed(12)  # K (sampling only: not keyed)
     choice_temperature: float = unkeyed(4.5)  # tau in Alg. 1 (sampling only: not keyed)
 

@@ -142,3 +142,54 @@ def test_compiles_without_graph_break_and_matches_eager():
     tokens = torch.randint(0, model.vocab.size, (2, 10))
     compiled = torch.compile(model, fullgraph=True, dynamic=False)
     assert (compiled(tokens) - model(tokens)).abs().max() < 1e-5
+
+
+def test_factorized_positions_are_the_sum_of_frame_row_and_column_vectors():
+    from dataclasses import replace
+    cfg = replace(TINY, position="factorized")
+    torch.manual_seed(0)
+    model = Transformer(cfg, Vocabulary(16, num_classes=3), 2 + 2 * 3 * 4, grid=(2, 3, 4)).eval()
+    table = model.position_table()
+    assert table.shape == (26, 32)
+    torch.testing.assert_close(table[:2], model.prefix_pos.weight)
+    # visual token (t=1, h=2, w=3) sits at 2 + 1*12 + 2*4 + 3 = 25
+    torch.testing.assert_close(table[25], model.t_pos.weight[1] + model.h_pos.weight[2] + model.w_pos.weight[3])
+    assert model(torch.randint(0, 16, (2, 26))).shape == (2, 26, 16)
+    # the causal twin with factorized positions still matches its KV-cached sampling
+    torch.manual_seed(0)
+    causal = Transformer(cfg, Vocabulary(16, num_classes=3), 26, causal=True, grid=(2, 3, 4)).eval()
+    tokens = torch.randint(0, 16, (2, 26))
+    cache = KVCache()
+    parts = [causal(tokens[:, :5], cache)] + [causal(tokens[:, j:j + 1], cache) for j in range(5, 26)]
+    torch.testing.assert_close(torch.cat(parts, dim=1), causal(tokens), rtol=1e-5, atol=1e-5)
+
+
+def test_factorized_positions_and_norm_check_their_arguments():
+    from dataclasses import replace
+    vocab = Vocabulary(16, num_classes=3)
+    with pytest.raises(ValueError, match="factorized positions need the latent grid"):
+        Transformer(replace(TINY, position="factorized"), vocab, 26)
+    with pytest.raises(ValueError, match="factorized positions need the latent grid"):
+        Transformer(replace(TINY, position="factorized"), vocab, 27, grid=(2, 3, 4))  # a prefix-mode length
+    with pytest.raises(ValueError, match="position must be one of"):
+        Transformer(replace(TINY, position="sincos"), vocab, 10)
+    with pytest.raises(ValueError, match="norm must be one of"):
+        Transformer(replace(TINY, norm="sandwich"), vocab, 10)
+
+
+def test_pre_ln_differs_from_post_ln_and_keeps_the_official_default_keys():
+    from dataclasses import replace
+
+    from magvit.infra.artifacts import config_key
+    torch.manual_seed(0)
+    pre = Transformer(replace(TINY, norm="pre"), Vocabulary(16, num_classes=3), 10).eval()
+    assert "final_ln.weight" in pre.state_dict() and "final_ln.weight" not in tiny().state_dict()
+    tokens = torch.randint(0, 16, (2, 10))
+    post = tiny()
+    post.load_state_dict({k: v for k, v in pre.state_dict().items() if k in post.state_dict()})
+    assert not torch.allclose(pre(tokens), post(tokens))
+    # the new fields at their defaults leave every cached model's key as it was; set, they make a new key
+    from magvit.infra.artifacts import config_dict
+    assert "position" not in config_dict(TINY) and "norm" not in config_dict(TINY)
+    assert config_key(replace(TINY, norm="pre"), 0) != config_key(TINY, 0)
+    assert config_key(replace(TINY, position="factorized"), 0) != config_key(TINY, 0)

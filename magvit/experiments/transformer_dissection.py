@@ -88,6 +88,15 @@ CHANGES: dict[str, Change] = {
     "1000x32 set16k lr2e-3": Change("1000 x 32 from 16384 clips at twice the learning rate",
                                     {**SET16K_1000, "lr": 2e-3},
                                     train_clips=16384),
+    # two departures from the official BERT, one at a time (neither is the profiles'): the token grid's adjacency
+    # given to the positions, and pre-LN's easier optimisation
+    "1000x32 set16k pos3d": Change("1000 x 32 from 16384 clips, factorized positions (E_t + E_h + E_w)",
+                                   {**SET16K_1000, "position": "factorized"}, train_clips=16384),
+    "1000x32 set16k preln": Change("1000 x 32 from 16384 clips, pre-LN blocks", {**SET16K_1000, "norm": "pre"},
+                                   train_clips=16384),
+    "1000x32 set16k pos3d preln": Change("1000 x 32 from 16384 clips, factorized positions and pre-LN",
+                                         {**SET16K_1000, "position": "factorized", "norm": "pre"},
+                                         train_clips=16384),
     # sampling within Alg. 1 (the choice temperature tau of the Gumbel-noised confidences, and the steps K) on the
     # cached 1000 x 32 model: a model that knows the class can still lose it to incoherent parallel sampling
     "1000x32 set16k tau1": sampled("choice temperature 1 (paper 4.5)", choice_temperature=1.0),

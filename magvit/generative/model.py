@@ -84,7 +84,8 @@ def sequence_length(cfg: GenerativeConfig, latent_shape: tuple[int, int, int]) -
 
 def build_transformer(cfg: GenerativeConfig, codebook_size: int, latent_shape: tuple[int, int, int]) -> Transformer:
     vocab = Vocabulary(codebook_size, num_classes(cfg))
-    return Transformer(cfg.transformer, vocab, sequence_length(cfg, latent_shape), causal=cfg.condition == "ar")
+    return Transformer(cfg.transformer, vocab, sequence_length(cfg, latent_shape), causal=cfg.condition == "ar",
+                       grid=tuple(latent_shape))
 
 
 class MaskedVideoModel(nn.Module):

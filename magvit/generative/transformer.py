@@ -141,11 +141,22 @@ class SelfAttention(nn.Module):
         return self.out(rearrange(y, "b h l d -> b l (h d)"))
 
 
+POSITIONS = ("learned", "factorized")
+NORMS = ("post", "pre")
+PREFIX_TOKENS = 2  # [rho, c] before the visual tokens (Sec. 3.2)
+
+
 class Block(nn.Module):
-    """Post-LN BERT layer: ``h = LN(x + Drop(MHSA(x)))``; ``out = LN(h + Drop(W2 GELU(W1 h)))``."""
+    """Post-LN BERT layer: ``h = LN(x + Drop(MHSA(x)))``; ``out = LN(h + Drop(W2 GELU(W1 h)))``.
+
+    ``cfg.norm == "pre"``: ``h = x + Drop(MHSA(LN(x)))``; ``out = h + Drop(W2 GELU(W1 LN(h)))`` (the final LN is the
+    head's)."""
 
     def __init__(self, cfg: TransformerConfig) -> None:
         super().__init__()
+        if cfg.norm not in NORMS:
+            raise ValueError(f"norm must be one of {NORMS}, got {cfg.norm!r}")
+        self.pre_ln = cfg.norm == "pre"
         self.attn = SelfAttention(cfg)
         self.ln1 = nn.LayerNorm(cfg.hidden, eps=1e-12)
         self.fc1 = nn.Linear(cfg.hidden, cfg.mlp)
@@ -154,6 +165,9 @@ class Block(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
 
     def forward(self, x: torch.Tensor, causal: bool, cache: KVCache | None, layer: int) -> torch.Tensor:
+        if self.pre_ln:
+            h = x + self.drop(self.attn(self.ln1(x), causal, cache, layer))
+            return h + self.drop(self.fc2(F.gelu(self.fc1(self.ln2(h)), approximate="tanh")))
         h = self.ln1(x + self.drop(self.attn(x, causal, cache, layer)))
         return self.ln2(h + self.drop(self.fc2(F.gelu(self.fc1(h), approximate="tanh"))))
 
@@ -164,18 +178,35 @@ class Transformer(nn.Module):
     ``causal=False``: bidirectional, every input has exactly ``seq_len`` tokens (MTM / COMMIT).
     ``causal=True``: left-to-right; inputs up to ``seq_len`` tokens, optionally continuing a
     :class:`KVCache` (the autoregressive baseline).
+
+    ``cfg.position == "factorized"`` needs ``grid`` = the latent (t, h, w) and the sequence ``[rho, c, z]``
+    (``seq_len = 2 + t*h*w``): each visual token's position is ``E_t[i] + E_h[j] + E_w[k]``, the two prefix tokens
+    keep a vector each.
     """
 
-    def __init__(self, cfg: TransformerConfig, vocab: Vocabulary, seq_len: int, causal: bool = False) -> None:
+    def __init__(self, cfg: TransformerConfig, vocab: Vocabulary, seq_len: int, causal: bool = False,
+                 grid: tuple[int, int, int] | None = None) -> None:
         super().__init__()
         if seq_len < 1:
             raise ValueError(f"seq_len must be positive, got {seq_len}")
+        if cfg.position not in POSITIONS:
+            raise ValueError(f"position must be one of {POSITIONS}, got {cfg.position!r}")
         self.cfg, self.vocab, self.seq_len, self.causal = cfg, vocab, seq_len, causal
         self.tok_emb = nn.Embedding(vocab.size, cfg.hidden)
-        self.pos_emb = nn.Embedding(seq_len, cfg.hidden)
+        if cfg.position == "learned":
+            self.pos_emb = nn.Embedding(seq_len, cfg.hidden)
+        else:
+            if grid is None or seq_len != PREFIX_TOKENS + grid[0] * grid[1] * grid[2]:
+                raise ValueError(f"factorized positions need the latent grid (t, h, w) of a [rho, c, z] sequence: "
+                                 f"got grid {grid} for {seq_len} tokens")
+            self.grid = tuple(grid)
+            self.prefix_pos = nn.Embedding(PREFIX_TOKENS, cfg.hidden)
+            self.t_pos, self.h_pos, self.w_pos = (nn.Embedding(size, cfg.hidden) for size in grid)
         self.emb_ln = nn.LayerNorm(cfg.hidden, eps=1e-12)
         self.drop = nn.Dropout(cfg.dropout)
         self.blocks = nn.ModuleList([Block(cfg) for _ in range(cfg.num_layers)])
+        if cfg.norm == "pre":  # a pre-LN stack ends un-normalised: one LN before the head
+            self.final_ln = nn.LayerNorm(cfg.hidden, eps=1e-12)
         # MLM head: Dense -> GELU -> LN -> tied embedding + per-vocab bias
         self.head_dense = nn.Linear(cfg.hidden, cfg.hidden)
         self.head_ln = nn.LayerNorm(cfg.hidden, eps=1e-12)
@@ -215,6 +246,15 @@ class Transformer(nn.Module):
             raise ValueError(f"token ids must lie in [0, {self.vocab.size}) (vocabulary size), got min "
                              f"{int(tokens.min())} max {int(tokens.max())}")
 
+    def position_table(self) -> torch.Tensor:
+        """The position vectors of the whole sequence [seq_len, hidden]."""
+        if self.cfg.position == "learned":
+            return self.pos_emb.weight
+        t, h, w = self.grid
+        visual = (rearrange(self.t_pos.weight, "t d -> t 1 1 d") + rearrange(self.h_pos.weight, "h d -> 1 h 1 d")
+                  + rearrange(self.w_pos.weight, "w d -> 1 1 w d"))  # [t, h, w, hidden]
+        return torch.cat([self.prefix_pos.weight, rearrange(visual, "t h w d -> (t h w) d")])
+
     def forward(self, tokens: torch.Tensor, cache: KVCache | None = None, check_ids: bool = True) -> torch.Tensor:
         """tokens [B, L] -> logits over the visual codes [B, L, codebook_size]. ``check_ids=False``: the caller
         vouches for the id range (training on a token set checked once, ``magvit.generative.token_memo``)."""
@@ -223,9 +263,11 @@ class Transformer(nn.Module):
         past = cache.length if cache is not None else 0
         self.check_tokens(tokens, past, check_ids)
         positions = torch.arange(past, past + tokens.shape[1], device=tokens.device)
-        x = self.drop(self.emb_ln(self.tok_emb(tokens) + self.pos_emb(positions)))  # [B, L, hidden]
+        x = self.drop(self.emb_ln(self.tok_emb(tokens) + self.position_table()[positions]))  # [B, L, hidden]
         for i, block in enumerate(self.blocks):
             x = block(x, self.causal, cache, i)
+        if self.cfg.norm == "pre":
+            x = self.final_ln(x)
         h = self.head_ln(F.gelu(self.head_dense(x), approximate="tanh"))
         k = self.vocab.codebook_size  # only the visual-code logits are used for loss and sampling
         return h @ self.tok_emb.weight[:k].t() + self.head_bias[:k]
