@@ -163,6 +163,9 @@ class TransformerConfig:
     # grid's adjacency given, not learned from 258 unrelated vectors) and "pre" LayerNorm (x + MHSA(LN(x)))
     position: str = keyed_unless_default("learned")  # official: one learned vector per sequence position
     norm: str = keyed_unless_default("post")  # official: post-LN BERT
+    # a third: "every_token" adds the class token's embedding to every token after the prefix as well (paper: the class
+    # token c is one token of the sequence, which each visual token must find among 258 by attention)
+    class_input: str = keyed_unless_default("token")
     decode_steps: int = unkeyed(12)  # K (sampling only: not keyed)
     choice_temperature: float = unkeyed(4.5)  # tau in Alg. 1 (sampling only: not keyed)
 

@@ -193,3 +193,23 @@ def test_pre_ln_differs_from_post_ln_and_keeps_the_official_default_keys():
     assert "position" not in config_dict(TINY) and "norm" not in config_dict(TINY)
     assert config_key(replace(TINY, norm="pre"), 0) != config_key(TINY, 0)
     assert config_key(replace(TINY, position="factorized"), 0) != config_key(TINY, 0)
+
+
+def test_class_on_every_token_reaches_each_visual_token_directly():
+    from dataclasses import replace
+    cfg = replace(TINY, class_input="every_token", num_layers=0)  # no attention: only the input can carry c
+    vocab = Vocabulary(16, num_classes=3)
+    torch.manual_seed(0)
+    model = Transformer(cfg, vocab, 10).eval()
+    tokens = torch.randint(0, 16, (1, 10))
+    tokens[0, 1] = vocab.class_ids(torch.tensor([0]), 1, "cpu")[0]
+    other = tokens.clone()
+    other[0, 1] = vocab.class_ids(torch.tensor([2]), 1, "cpu")[0]
+    assert not torch.allclose(model(tokens)[:, 2:], model(other)[:, 2:])  # every visual token sees the class
+    plain = Transformer(replace(cfg, class_input="token"), vocab, 10).eval()
+    plain.load_state_dict(model.state_dict())
+    torch.testing.assert_close(plain(tokens)[:, 2:], plain(other)[:, 2:])  # the paper's: only through attention
+    with pytest.raises(ValueError, match="class_input must be one of"):
+        Transformer(replace(TINY, class_input="adaln"), vocab, 10)
+    with pytest.raises(ValueError, match="KV-cached causal"):
+        Transformer(replace(TINY, class_input="every_token"), vocab, 10, causal=True)

@@ -143,6 +143,7 @@ class SelfAttention(nn.Module):
 
 POSITIONS = ("learned", "factorized")
 NORMS = ("post", "pre")
+CLASS_INPUTS = ("token", "every_token")
 PREFIX_TOKENS = 2  # [rho, c] before the visual tokens (Sec. 3.2)
 
 
@@ -191,6 +192,11 @@ class Transformer(nn.Module):
             raise ValueError(f"seq_len must be positive, got {seq_len}")
         if cfg.position not in POSITIONS:
             raise ValueError(f"position must be one of {POSITIONS}, got {cfg.position!r}")
+        if cfg.class_input not in CLASS_INPUTS:
+            raise ValueError(f"class_input must be one of {CLASS_INPUTS}, got {cfg.class_input!r}")
+        if cfg.class_input == "every_token" and causal:
+            raise ValueError("class_input='every_token' needs the class token in every call; a KV-cached causal "
+                             "transformer sees it only in its first")
         self.cfg, self.vocab, self.seq_len, self.causal = cfg, vocab, seq_len, causal
         self.tok_emb = nn.Embedding(vocab.size, cfg.hidden)
         if cfg.position == "learned":
@@ -263,7 +269,10 @@ class Transformer(nn.Module):
         past = cache.length if cache is not None else 0
         self.check_tokens(tokens, past, check_ids)
         positions = torch.arange(past, past + tokens.shape[1], device=tokens.device)
-        x = self.drop(self.emb_ln(self.tok_emb(tokens) + self.position_table()[positions]))  # [B, L, hidden]
+        x = self.tok_emb(tokens) + self.position_table()[positions]  # [B, L, hidden]
+        if self.cfg.class_input == "every_token":  # c (position 1) also added to every token after [rho, c]
+            x = torch.cat([x[:, :PREFIX_TOKENS], x[:, PREFIX_TOKENS:] + self.tok_emb(tokens[:, 1:2])], dim=1)
+        x = self.drop(self.emb_ln(x))
         for i, block in enumerate(self.blocks):
             x = block(x, self.causal, cache, i)
         if self.cfg.norm == "pre":
