@@ -66,11 +66,14 @@ class Change:
 
 
 SET16K_1000 = {"steps": 1000, "batch_size": 32, "warmup_steps": 100}  # 1000 x 32 from 16384 tokenised clips
+SET16K_2000 = {**SET16K_1000, "steps": 2000}
 
 
-def sampled(how: str, **sampling: Any) -> Change:
-    """The cached 1000 x 32 model (16384 tokenised clips) sampled with ``how``: only unkeyed sampling fields change."""
-    return Change(f"the 1000 x 32 model sampled with {how}", SET16K_1000, train_clips=16384, sampling=sampling)
+def sampled(how: str, trained: dict[str, Any] = SET16K_1000, **sampling: Any) -> Change:
+    """The cached ``trained`` model (16384 tokenised clips; default 1000 x 32) sampled with ``how``: only unkeyed
+    sampling fields change."""
+    return Change(f"the {trained['steps']} x {trained['batch_size']} model sampled with {how}", trained,
+                  train_clips=16384, sampling=sampling)
 
 
 CHANGES: dict[str, Change] = {
@@ -81,8 +84,8 @@ CHANGES: dict[str, Change] = {
                             {"steps": 500, "batch_size": 32, "warmup_steps": 50}, train_clips=16384),
     "1000x32 set16k": Change("1000 steps of 32 clips drawn from 16384 tokenised training clips", SET16K_1000,
                              train_clips=16384),
-    "2000x32 set16k": Change("2000 steps of 32 clips drawn from 16384 tokenised training clips",
-                             {"steps": 2000, "batch_size": 32, "warmup_steps": 100}, train_clips=16384),
+    "2000x32 set16k": Change("2000 steps of 32 clips drawn from 16384 tokenised training clips", SET16K_2000,
+                             train_clips=16384),
     "1000x32 set4k": Change("1000 steps of 32 from only 4096 clips: does a smaller set get memorised?",
                             {"steps": 1000, "batch_size": 32, "warmup_steps": 100}, train_clips=4096),
     "1000x32 set16k lr2e-3": Change("1000 x 32 from 16384 clips at twice the learning rate",
@@ -107,6 +110,8 @@ CHANGES: dict[str, Change] = {
     "1000x32 set16k K24": sampled("24 steps (paper 12)", decode_steps=24),
     "1000x32 set16k K48": sampled("48 steps", decode_steps=48),
     "1000x32 set16k tau20": sampled("choice temperature 20: a more random order", choice_temperature=20.0),
+    "2000x32 set16k K24": sampled("24 steps (paper 12)", SET16K_2000, decode_steps=24),
+    "2000x32 set16k K48": sampled("48 steps", SET16K_2000, decode_steps=48),
     "1000x32 set16k K24 tau20": sampled("24 steps at choice temperature 20", decode_steps=24, choice_temperature=20.0),
 }
 
