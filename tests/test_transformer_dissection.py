@@ -71,6 +71,22 @@ def test_unknown_change_and_change_configs(smoke_env):
                             td.CHANGES["300x12 stream"])[0].speed.train_clips == 0
 
 
+def test_architecture_rows_change_only_their_field_and_sampling_rows_reuse_their_model(smoke_env):
+    from magvit.infra.artifacts import config_key
+    p, _ = smoke_env
+    _, base = td.change_config(p, td.CHANGES["1000x32 set16k"])
+    for name, field_name, value in (("1000x32 set16k pos3d", "position", "factorized"),
+                                    ("1000x32 set16k preln", "norm", "pre"),
+                                    ("1000x32 set16k class-every-token", "class_input", "every_token")):
+        _, cfg = td.change_config(p, td.CHANGES[name])
+        assert cfg == replace(base, **{field_name: value}), name
+    # a sampled row trains nothing: the model it reads has the key of the row it samples
+    _, k24 = td.change_config(p, td.CHANGES["2000x32 set16k K24"])
+    _, trained = td.change_config(p, td.CHANGES["2000x32 set16k"])
+    assert config_key(k24, 0) == config_key(trained, 0) and k24.steps == 2000
+    assert td.CHANGES["2000x32 set16k K24"].sampling == {"decode_steps": 24}
+
+
 def test_figure_and_statement_read_the_table_numbers():
     rows = []
     for change, acc, seed in (("a", 0.10, 0), ("b", 0.55, 0), ("b", 0.45, 1)):
