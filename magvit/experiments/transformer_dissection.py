@@ -107,6 +107,10 @@ CHANGES: dict[str, Change] = {
                                                      "on every token", {**SET16K_2000, "position": "factorized",
                                                                         "class_input": "every_token"},
                                                      train_clips=16384),
+    "3000x32 set16k pos3d class-every-token": Change("3000 x 32 from 16384 clips, factorized positions and the class "
+                                                     "on every token: the budget the gate may need",
+                                                     {**SET16K_2000, "steps": 3000, "position": "factorized",
+                                                      "class_input": "every_token"}, train_clips=16384),
     # sampling within Alg. 1 (the choice temperature tau of the Gumbel-noised confidences, and the steps K) on the
     # cached 1000 x 32 model: a model that knows the class can still lose it to incoherent parallel sampling
     "1000x32 set16k tau1": sampled("choice temperature 1 (paper 4.5)", choice_temperature=1.0),
