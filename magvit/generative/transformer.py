@@ -150,8 +150,8 @@ PREFIX_TOKENS = 2  # [rho, c] before the visual tokens (Sec. 3.2)
 class Block(nn.Module):
     """Post-LN BERT layer: ``h = LN(x + Drop(MHSA(x)))``; ``out = LN(h + Drop(W2 GELU(W1 h)))``.
 
-    ``cfg.norm == "pre"``: ``h = x + Drop(MHSA(LN(x)))``; ``out = h + Drop(W2 GELU(W1 LN(h)))`` (the final LN is the
-    head's)."""
+    ``cfg.norm == "pre"``: ``h = x + Drop(MHSA(LN(x)))``; ``out = h + Drop(W2 GELU(W1 LN(h)))`` (the stack's last LN
+    is the transformer's ``final_ln``)."""
 
     def __init__(self, cfg: TransformerConfig) -> None:
         super().__init__()
@@ -256,7 +256,6 @@ class Transformer(nn.Module):
         """The position vectors of the whole sequence [seq_len, hidden]."""
         if self.cfg.position == "learned":
             return self.pos_emb.weight
-        t, h, w = self.grid
         visual = (rearrange(self.t_pos.weight, "t d -> t 1 1 d") + rearrange(self.h_pos.weight, "h d -> 1 h 1 d")
                   + rearrange(self.w_pos.weight, "w d -> 1 1 w d"))  # [t, h, w, hidden]
         return torch.cat([self.prefix_pos.weight, rearrange(visual, "t h w d -> (t h w) d")])
